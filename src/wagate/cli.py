@@ -1,0 +1,161 @@
+"""The `wagate` command: serve, bootstrap the demo, manage numbers, migrate."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from wagate.clock import clock_from_spec
+from wagate.settings import Settings, load_settings
+from wagate.store.db import Database
+
+app = typer.Typer(help="wagate: a self-hosted WhatsApp Business messaging platform.", no_args_is_help=True)
+numbers_app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
+app.add_typer(numbers_app, name="numbers")
+console = Console(soft_wrap=True)
+
+
+def _database(settings: Settings) -> Database:
+    from wagate.store.migrate import upgrade
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    upgrade(db)
+    return db
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1, or WAGATE_HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (default 8080, or WAGATE_PORT)."),
+) -> None:
+    """Run the API and the workers in one process (SQLite and the simulator by default)."""
+    import uvicorn
+
+    from wagate.web.app import build_runtime, create_app
+
+    overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = load_settings(**overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    rt = build_runtime(settings)
+    config = uvicorn.Config(
+        create_app(rt),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        proxy_headers=False,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.send_timeout) + 5,
+    )
+    server = uvicorn.Server(config)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]wagate[/bold] listening on {base}  (data: {settings.home.resolve()})")
+    console.print(f"  API reference: {base}/docs    health: {base}/healthz    metrics: {base}/metrics")
+    console.print("  Get a token and a number to send from:  wagate bootstrap --json")
+    sys.stdout.flush()
+    server.run()
+
+
+@app.command()
+def bootstrap(
+    as_json: bool = typer.Option(False, "--json", help="Print {token, phone_number_id, waba_id} as JSON."),
+) -> None:
+    """Create the demo organization once (simulator number, seeded templates) and issue a new token."""
+    from wagate.services.tenancy import do_bootstrap
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        result = do_bootstrap(db, clock_from_spec(settings.clock).now())
+    finally:
+        db.stop()
+    data = {
+        "token": result.token,
+        "phone_number_id": str(result.phone_number_id),
+        "waba_id": str(result.waba_id),
+    }
+    if as_json:
+        print(json.dumps(data))
+        return
+    console.print(
+        "Demo organization " + ("created." if result.created else "already there; new token issued.")
+    )
+    for key, value in data.items():
+        console.print(f"  {key}: [bold]{value}[/bold]")
+    console.print("The token is shown once; keep it.")
+
+
+@numbers_app.command("list")
+def numbers_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the business phone numbers."""
+    from wagate.services.tenancy import list_numbers
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        numbers = list_numbers(db)
+    finally:
+        db.stop()
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": str(n.id),
+                        "display_phone_number": n.display_phone_number,
+                        "upstream": n.upstream,
+                        "rate": n.rate,
+                        "waba_id": str(n.waba_id),
+                    }
+                    for n in numbers
+                ]
+            )
+        )
+        return
+    table = Table("id", "number", "name", "upstream", "rate (msg/s)", "business account")
+    for n in numbers:
+        table.add_row(
+            str(n.id), n.display_phone_number, n.verified_name, n.upstream, str(n.rate), str(n.waba_id)
+        )
+    console.print(table)
+
+
+@numbers_app.command("update")
+def numbers_update(
+    number_id: int = typer.Argument(..., help="The phone number id."),
+    rate: int = typer.Option(..., "--rate", help="Messages per second, 1 to 1000."),
+) -> None:
+    """Change a number's throughput (messages per second)."""
+    from wagate.services.tenancy import do_update_rate
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        number = do_update_rate(db, number_id, rate)
+    except (ValueError, LookupError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        db.stop()
+    console.print(f"{number.id} ({number.display_phone_number}): rate {number.rate} messages/s")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = load_settings()
+    _database(settings).stop()
+    console.print("database schema is up to date")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Pure rules, no I/O: message lifecycle, pacing, retry policy, phone numbers, templates."""

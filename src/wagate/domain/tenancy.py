@@ -1,0 +1,35 @@
+"""Who owns what: organizations, their business accounts and phone numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MIN_RATE = 1
+MAX_RATE = 1000
+DEFAULT_RATE = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: int
+    name: str
+    slug: str
+    messaging_tier: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    id: int
+    org_id: int
+    waba_id: int
+    display_phone_number: str
+    region: str
+    verified_name: str
+    upstream: str
+    rate: int
+
+
+def check_rate(rate: int) -> int:
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"rate must be between {MIN_RATE} and {MAX_RATE} messages per second, not {rate}")
+    return rate

@@ -1,0 +1,109 @@
+"""One error model: every error carries a stable code, an HTTP status and structured data.
+
+`GraphError` is rendered as Meta's error object on the Cloud API surface; `ApiError` as wagate's own
+error object under `/api/v1`. One handler in `web/errors.py` renders both.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from wagate.cloudapi.error_codes import lookup
+
+
+def fbtrace_id() -> str:
+    """A trace id in the shape Meta returns (opaque, 23 url-safe characters)."""
+    return secrets.token_urlsafe(17)[:23]
+
+
+class WagateError(Exception):
+    """Base of every error wagate raises on purpose."""
+
+    http_status: int = 400
+
+
+class GraphError(WagateError):
+    """An error on the Cloud API surface, shaped like Meta's error object."""
+
+    def __init__(
+        self,
+        code: int,
+        details: str | None = None,
+        *,
+        http_status: int | None = None,
+        message: str | None = None,
+        error_type: str = "OAuthException",
+    ) -> None:
+        entry = lookup(code)
+        self.code = code
+        self.title = entry.title
+        self.details = details
+        self.http_status = http_status if http_status is not None else entry.http_status
+        self.message = message if message is not None else f"(#{code}) {entry.title}"
+        self.error_type = error_type
+        super().__init__(self.message if details is None else f"{self.message}: {details}")
+
+    def to_body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"message": self.message, "type": self.error_type, "code": self.code}
+        if self.details is not None:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": self.details}
+        error["fbtrace_id"] = fbtrace_id()
+        return {"error": error}
+
+
+def invalid_parameter(details: str) -> GraphError:
+    return GraphError(100, details)
+
+
+def missing_parameter(field: str) -> GraphError:
+    return GraphError(131008, f"The parameter {field} is required.")
+
+
+def invalid_value(field: str, why: str) -> GraphError:
+    return GraphError(131009, f"{field}: {why}")
+
+
+def auth_error(details: str = "Invalid OAuth access token - Cannot parse access token") -> GraphError:
+    return GraphError(190, details, message="Invalid OAuth access token - Cannot parse access token")
+
+
+def unknown_object(object_id: str) -> GraphError:
+    """Meta's answer for an id that does not exist or that the token may not see."""
+    return GraphError(
+        100,
+        None,
+        message=(
+            f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be loaded "
+            "due to missing permissions, or does not support this operation."
+        ),
+        error_type="GraphMethodException",
+        http_status=400,
+    )
+
+
+class ApiError(WagateError):
+    """An error on wagate's own `/api/v1`, with a stable string code."""
+
+    def __init__(self, code: str, message: str, *, http_status: int = 400, **data: Any) -> None:
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.data = data
+        super().__init__(f"{code}: {message}")
+
+    def to_body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data:
+            error["data"] = self.data
+        return {"error": error}
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError("not_found", f"{what} not found", http_status=404)
+
+
+class IdempotencyConflict(WagateError):
+    """The same Idempotency-Key was used with another request body."""
+
+    http_status = 409

@@ -1,0 +1,60 @@
+"""Prometheus metrics, in a registry of the runtime's own (nothing is built at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+class _QueueDepth(Collector):
+    def __init__(self, read: Callable[[], list[tuple[int, int, int]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "wagate_queue_depth", "Messages waiting in the outbox", labels=["phone_number_id", "priority"]
+        )
+        for number_id, priority, depth in self._read():
+            family.add_metric([str(number_id), str(priority)], depth)
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.accepted = Counter(
+            "wagate_messages_accepted", "Messages accepted by the send API", registry=self.registry
+        )
+        self.sent = Counter(
+            "wagate_messages_sent", "Messages handed to an upstream", ["upstream"], registry=self.registry
+        )
+        self.failed = Counter(
+            "wagate_messages_failed", "Messages that ended failed", ["code"], registry=self.registry
+        )
+        self.retried = Counter(
+            "wagate_send_retries", "Sends scheduled again after an error", ["code"], registry=self.registry
+        )
+        self.in_doubt = Counter(
+            "wagate_sends_in_doubt", "Sends whose outcome was unknown", registry=self.registry
+        )
+        self.events_ingested = Counter(
+            "wagate_events_ingested",
+            "Upstream webhook envelopes ingested",
+            ["source"],
+            registry=self.registry,
+        )
+        self.dispatch_latency = Histogram(
+            "wagate_dispatch_latency_seconds",
+            "From acceptance to the upstream's acknowledgement",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+
+    def watch_queue(self, read: Callable[[], list[tuple[int, int, int]]]) -> None:
+        self.registry.register(_QueueDepth(read))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

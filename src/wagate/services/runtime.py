@@ -1,0 +1,41 @@
+"""What every use case needs, assembled once by the composition root (`web/app.py`, the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from wagate.clock import Clock
+from wagate.domain.templates import StoredTemplate
+from wagate.domain.tenancy import Organization, PhoneNumber
+from wagate.services.cache import TtlCache
+from wagate.services.metrics import Metrics
+from wagate.settings import Settings
+from wagate.store.db import Database
+from wagate.upstreams.base import Upstream
+
+if TYPE_CHECKING:
+    from wagate.upstreams.simulator import SimulatorUpstream
+
+
+class Waker:
+    """Told when a number has new work; the dispatcher listens."""
+
+    def wake(self, number_id: int) -> None:  # pragma: no cover - replaced by the dispatcher
+        return None
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    db: Database
+    upstreams: dict[str, Upstream]
+    metrics: Metrics
+    simulator: SimulatorUpstream | None = None
+    waker: Waker = field(default_factory=Waker)
+    tokens: TtlCache[str, Organization] = field(default_factory=lambda: TtlCache(5.0))
+    numbers: TtlCache[int, PhoneNumber] = field(default_factory=lambda: TtlCache(2.0))
+    templates: TtlCache[tuple[int, str, str], StoredTemplate | None] = field(
+        default_factory=lambda: TtlCache(5.0)
+    )

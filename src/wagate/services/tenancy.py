@@ -1,0 +1,121 @@
+"""Organizations, numbers and tokens: authenticating a request, loading what it names, the demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber, check_rate
+from wagate.errors import GraphError, auth_error, unknown_object
+from wagate.ids import new_api_token
+from wagate.services.runtime import Runtime
+from wagate.store import tenancy as sql
+from wagate.store.db import Database
+
+DEMO_SLUG = "demo"
+DEMO_NUMBER = "+7 495 555-01-00"
+DEMO_REGION = "RU"
+
+HELLO_WORLD = [
+    {"type": "HEADER", "format": "TEXT", "text": "Hello World"},
+    {"type": "BODY", "text": "Your WhatsApp Business number is connected to wagate and can send messages."},
+    {"type": "FOOTER", "text": "wagate sample message"},
+]
+
+
+def _auth_template(button_text: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "BODY", "add_security_recommendation": True},
+        {"type": "FOOTER", "code_expiration_minutes": 10},
+        {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": button_text}]},
+    ]
+
+
+SEED_TEMPLATES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
+    ("hello_world", "en_US", "UTILITY", HELLO_WORLD),
+    ("verification_code", "en_US", "AUTHENTICATION", _auth_template("Copy code")),
+    ("verification_code", "ru", "AUTHENTICATION", _auth_template("Копировать код")),
+]
+
+
+async def authenticate(rt: Runtime, authorization: str | None) -> Organization:
+    """The organization of a bearer token; Meta's error 190 when it is missing, unknown or revoked."""
+    if not authorization:
+        raise GraphError(
+            190,
+            None,
+            message="An active access token must be used to query information about the current user.",
+            http_status=401,
+        )
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise auth_error()
+    org = rt.tokens.get(token)
+    if org is None:
+        org = await rt.db.read(lambda conn: sql.org_by_token(conn, token))
+        if org is None:
+            raise auth_error()
+        rt.tokens.put(token, org)
+    return org
+
+
+async def access_phone_number(rt: Runtime, org: Organization, raw_id: str) -> PhoneNumber:
+    """A phone number of `org`; another organization's number answers as an unknown object, as on Meta."""
+    try:
+        number_id = int(raw_id)
+    except ValueError:
+        raise unknown_object(raw_id) from None
+    number = rt.numbers.get(number_id)
+    if number is None:
+        number = await rt.db.read(lambda conn: sql.number_by_id(conn, number_id))
+        if number is not None:
+            rt.numbers.put(number_id, number)
+    if number is None or number.org_id != org.id:
+        raise unknown_object(raw_id)
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapResult:
+    token: str
+    phone_number_id: int
+    waba_id: int
+    created: bool
+
+
+def do_bootstrap(db: Database, now: float) -> BootstrapResult:
+    """Create the demo organization once (unlimited tier, one simulator number, seeded templates);
+    issue a new token on every call."""
+    org = db.read_now(lambda conn: sql.org_by_slug(conn, DEMO_SLUG))
+    created = org is None
+    if org is None:
+        org = db.write_now(sql.CreateOrganization("Demo", DEMO_SLUG, now, messaging_tier="TIER_UNLIMITED"))
+        waba_id = db.write_now(sql.CreateBusinessAccount(org.id, "Demo business", now))
+        number = db.write_now(
+            sql.CreatePhoneNumber(
+                org.id, waba_id, DEMO_NUMBER, DEMO_REGION, "Demo", "simulator", DEFAULT_RATE, now
+            )
+        )
+        for name, language, category, components in SEED_TEMPLATES:
+            db.write_now(
+                sql.CreateTemplate(org.id, waba_id, name, language, category, "APPROVED", components, now)
+            )
+    org_id = org.id
+    number = db.read_now(lambda conn: sql.numbers_of(conn, org_id))[0]
+    token = new_api_token()
+    db.write_now(sql.IssueToken(org.id, "bootstrap", token, now))
+    return BootstrapResult(token, number.id, number.waba_id, created)
+
+
+def do_update_rate(db: Database, number_id: int, rate: int) -> PhoneNumber:
+    check_rate(rate)
+    if not db.write_now(sql.UpdateNumberRate(number_id, rate)):
+        raise LookupError(f"no phone number {number_id}")
+    number = db.read_now(lambda conn: sql.number_by_id(conn, number_id))
+    assert number is not None
+    return number
+
+
+def list_numbers(db: Database) -> list[PhoneNumber]:
+    return db.read_now(sql.all_numbers)

@@ -1,0 +1,1 @@
+"""Tables, the database with its group-committing writer, and the SQL of each resource."""

@@ -1,0 +1,254 @@
+"""The database: one writer with group commit, and reads.
+
+Every write is a `Job` handed to the writer thread. The writer takes all jobs waiting, runs them in one
+transaction and commits once, so concurrent requests share one fsync (SQLite WAL, `synchronous=FULL`).
+Jobs of a class that defines `run_batch` are run together (one `executemany` for a thousand inserts).
+If the batch fails on a database error, each of its jobs is run again in a transaction of its own, so
+one bad job fails alone. A job's result reaches its caller only after the commit that made it durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+
+from wagate.store.schema import metadata
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BATCH = 2000
+
+
+class Job(Generic[T]):
+    """A unit of work run by the writer inside a transaction it shares with other jobs."""
+
+    batched: ClassVar[bool] = False
+
+    def run(self, conn: Connection) -> T:
+        raise NotImplementedError
+
+    @classmethod
+    def run_batch(cls, conn: Connection, jobs: Sequence[Job[Any]]) -> list[Any]:
+        return [job.run(conn) for job in jobs]
+
+
+class BatchJob(Job[T]):
+    """A job whose class runs many instances at once through `run_batch`."""
+
+    batched = True
+
+
+_Pending = tuple[Job[Any], "asyncio.Future[Any]"]
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the driver so the writer can BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("wagate_begin", "BEGIN"))
+
+
+class Database:
+    """Owns the engine, the writer thread and the connection used for reads."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.engine = make_engine(url)
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._read_conn: Connection | None = None
+        self.commits = 0
+        self.jobs_committed = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._writer_loop, name="wagate-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._read_conn is not None:
+            self._read_conn.close()
+            self._read_conn = None
+        self.engine.dispose()
+
+    # -- writes ----------------------------------------------------------------------------------
+    async def write(self, job: Job[T]) -> T:
+        """Run `job` in the next group commit; returns once it is durable."""
+        if self._thread is None:
+            return self.write_now(job)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put((job, future))
+        return await future
+
+    def write_now(self, job: Job[T]) -> T:
+        """Run `job` in a transaction of its own, in this thread (CLI and start-up)."""
+        with self._begin() as conn:
+            return job.run(conn)
+
+    def _begin(self) -> Any:
+        conn = self.engine.connect()
+        if self.is_sqlite:
+            conn = conn.execution_options(wagate_begin="BEGIN IMMEDIATE")
+        return _Transaction(conn)
+
+    def _writer_loop(self) -> None:
+        conn = self.engine.connect()
+        if self.is_sqlite:
+            conn = conn.execution_options(wagate_begin="BEGIN IMMEDIATE")
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)
+                        break
+                    batch.append(item)
+                self._run_batch(conn, batch)
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: Connection, batch: list[_Pending]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]]
+        try:
+            with conn.begin():
+                results = _run_grouped(conn, [job for job, _ in batch])
+            outcomes = [(fut, True, res) for (_, fut), res in zip(batch, results, strict=True)]
+        except Exception as exc:  # a failed batch is retried job by job below
+            if len(batch) == 1:
+                outcomes = [(batch[0][1], False, exc)]
+            else:
+                log.warning("group commit of %d jobs failed (%s); retrying one by one", len(batch), exc)
+                outcomes = []
+                for job, fut in batch:
+                    try:
+                        with conn.begin():
+                            res = job.run(conn)
+                        outcomes.append((fut, True, res))
+                    except Exception as one_exc:
+                        outcomes.append((fut, False, one_exc))
+        self.commits += 1
+        self.jobs_committed += len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(_settle, items)
+
+    # -- reads -----------------------------------------------------------------------------------
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run a read on a connection of its own.
+
+        SQLite reads are short indexed lookups: running them inline costs less than a thread hop,
+        and WAL lets them proceed while the writer commits.
+        """
+        return self.read_now(fn)
+
+    def read_now(self, fn: Callable[[Connection], T]) -> T:
+        if self._read_conn is None:
+            self._read_conn = self.engine.connect()
+        conn = self._read_conn
+        try:
+            return fn(conn)
+        except DBAPIError:
+            conn.invalidate()
+            self._read_conn = None
+            raise
+        finally:
+            if self._read_conn is not None:
+                conn.rollback()
+
+
+class _Transaction:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        self.conn.begin()
+        return self.conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+
+def _run_grouped(conn: Connection, jobs: list[Job[Any]]) -> list[Any]:
+    """Run jobs, those of a batched class together, in the order each class first appears."""
+    results: list[Any] = [None] * len(jobs)
+    groups: dict[type[Job[Any]], list[int]] = {}
+    order: list[type[Job[Any]] | int] = []
+    for index, job in enumerate(jobs):
+        cls = type(job)
+        if cls.batched:
+            if cls not in groups:
+                groups[cls] = []
+                order.append(cls)
+            groups[cls].append(index)
+        else:
+            order.append(index)
+    for entry in order:
+        if isinstance(entry, int):
+            results[entry] = jobs[entry].run(conn)
+        else:
+            indexes = groups[entry]
+            for index, result in zip(indexes, entry.run_batch(conn, [jobs[i] for i in indexes]), strict=True):
+                results[index] = result
+    return results
+
+
+def _settle(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in items:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

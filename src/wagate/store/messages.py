@@ -1,0 +1,491 @@
+"""Writes and reads of messages and the outbox: accepting, claiming, recording the outcome of a send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, text, tuple_, update
+
+from wagate.store.db import BatchJob, Job
+from wagate.store.schema import idempotency_keys, message_statuses, messages, outbox
+from wagate.store.sql import insert_ignore
+
+
+# -- accepting --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    wamid: str
+    org_id: int
+    phone_number_id: int
+    wa_id: str
+    recipient_input: str | None
+    type: str
+    content: str
+    priority: int
+    category: str | None
+    template_name: str | None
+    callback_data: str | None
+    context_wamid: str | None
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentResponse:
+    key: str
+    request_hash: str
+    status_code: int
+    response: bytes
+
+
+class AcceptOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    REPLAYED = "replayed"  # the same key and body came before: answer as then
+    CONFLICT = "conflict"  # the same key came before with another body
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    outcome: AcceptOutcome
+    status_code: int = 200
+    response: bytes = b""
+
+
+@dataclass(slots=True)
+class AcceptMessage(BatchJob[AcceptResult]):
+    """Write a message, its first status and its outbox row, and remember its idempotency key."""
+
+    message: NewMessage
+    idempotency: IdempotentResponse | None
+    idempotency_ttl: float
+
+    @classmethod
+    def run_batch(cls, conn: Connection, jobs: Sequence[Job[Any]]) -> list[Any]:
+        accepts = [job for job in jobs if isinstance(job, AcceptMessage)]
+        results: list[AcceptResult | None] = [None] * len(accepts)
+        _check_keys(conn, accepts, results)
+        todo = [(i, job.message) for i, job in enumerate(accepts) if results[i] is None]
+        if todo:
+            rows = conn.execute(
+                messages.insert().returning(messages.c.id, sort_by_parameter_order=True),
+                [_message_row(m) for _, m in todo],
+            ).all()
+            ids = [row[0] for row in rows]
+            conn.execute(
+                message_statuses.insert(),
+                [
+                    {"message_id": mid, "status": "accepted", "at": m.created_at}
+                    for mid, (_, m) in zip(ids, todo, strict=True)
+                ],
+            )
+            conn.execute(
+                outbox.insert(),
+                [
+                    {
+                        "message_id": mid,
+                        "phone_number_id": m.phone_number_id,
+                        "priority": m.priority,
+                        "due_at": m.created_at,
+                        "expires_at": m.expires_at,
+                        "attempts": 0,
+                        "reconciling": 0,
+                    }
+                    for mid, (_, m) in zip(ids, todo, strict=True)
+                ],
+            )
+            keyed = [(accepts[i], m) for i, m in todo if accepts[i].idempotency is not None]
+            if keyed:
+                conn.execute(
+                    idempotency_keys.insert(),
+                    [
+                        {
+                            "org_id": m.org_id,
+                            "key": job.idempotency.key,
+                            "request_hash": job.idempotency.request_hash,
+                            "status_code": job.idempotency.status_code,
+                            "response": job.idempotency.response,
+                            "created_at": m.created_at,
+                        }
+                        for job, m in keyed
+                        if job.idempotency is not None
+                    ],
+                )
+            for i, _ in todo:
+                results[i] = AcceptResult(AcceptOutcome.ACCEPTED)
+        return results
+
+
+def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[AcceptResult | None]) -> None:
+    """Resolve idempotency keys already stored, and repeats of one key inside this batch."""
+    keyed = [(i, job) for i, job in enumerate(jobs) if job.idempotency is not None]
+    if not keyed:
+        return
+    wanted = {(job.message.org_id, job.idempotency.key) for _, job in keyed if job.idempotency is not None}
+    rows = conn.execute(
+        select(
+            idempotency_keys.c.org_id,
+            idempotency_keys.c.key,
+            idempotency_keys.c.request_hash,
+            idempotency_keys.c.status_code,
+            idempotency_keys.c.response,
+            idempotency_keys.c.created_at,
+        ).where(tuple_(idempotency_keys.c.org_id, idempotency_keys.c.key).in_(list(wanted)))
+    ).all()
+    known: dict[tuple[int, str], tuple[str, int, bytes]] = {}
+    expired: list[tuple[int, str]] = []
+    oldest_valid = keyed[0][1].message.created_at - keyed[0][1].idempotency_ttl
+    for row in rows:
+        if row.created_at < oldest_valid:
+            expired.append((row.org_id, row.key))
+        else:
+            known[(row.org_id, row.key)] = (row.request_hash, row.status_code, bytes(row.response))
+    if expired:
+        conn.execute(
+            delete(idempotency_keys).where(
+                tuple_(idempotency_keys.c.org_id, idempotency_keys.c.key).in_(expired)
+            )
+        )
+    for i, job in keyed:
+        idem = job.idempotency
+        assert idem is not None
+        scope = (job.message.org_id, idem.key)
+        seen = known.get(scope)
+        if seen is None:
+            known[scope] = (idem.request_hash, idem.status_code, idem.response)
+            continue
+        request_hash, status_code, response = seen
+        if request_hash == idem.request_hash:
+            results[i] = AcceptResult(AcceptOutcome.REPLAYED, status_code, response)
+        else:
+            results[i] = AcceptResult(AcceptOutcome.CONFLICT)
+
+
+def _message_row(m: NewMessage) -> dict[str, Any]:
+    return {
+        "wamid": m.wamid,
+        "org_id": m.org_id,
+        "phone_number_id": m.phone_number_id,
+        "direction": "out",
+        "wa_id": m.wa_id,
+        "recipient_input": m.recipient_input,
+        "type": m.type,
+        "content": m.content,
+        "status": "accepted",
+        "priority": m.priority,
+        "category": m.category,
+        "template_name": m.template_name,
+        "callback_data": m.callback_data,
+        "context_wamid": m.context_wamid,
+        "created_at": m.created_at,
+        "updated_at": m.created_at,
+    }
+
+
+# -- claiming ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    message_id: int
+    priority: int
+    attempts: int
+    expires_at: float
+    reconciling: bool
+    wamid: str
+    wa_id: str
+    type: str
+    content: str
+    callback_data: str | None
+    context_wamid: str | None
+    context_upstream_id: str | None
+    context_pending: bool  # the message replied or reacted to has not reached the upstream yet
+    category: str | None
+    created_at: float
+
+
+_CLAIM = text(
+    """
+    UPDATE outbox SET lease_until = :lease_until, in_flight_since = :now, attempts = attempts + 1
+    WHERE message_id IN (
+        SELECT message_id FROM outbox
+        WHERE phone_number_id = :number AND lease_until IS NULL AND due_at <= :now
+        ORDER BY priority, due_at
+        LIMIT :limit
+    )
+    RETURNING message_id, priority, attempts, expires_at, reconciling
+    """
+)
+
+
+@dataclass(slots=True)
+class ClaimDue(Job[list[Claimed]]):
+    """Lease up to `limit` due messages of one number, most urgent class first, oldest first."""
+
+    number_id: int
+    now: float
+    lease_until: float
+    limit: int
+
+    def run(self, conn: Connection) -> list[Claimed]:
+        rows = conn.execute(
+            _CLAIM,
+            {"lease_until": self.lease_until, "now": self.now, "number": self.number_id, "limit": self.limit},
+        ).all()
+        if not rows:
+            return []
+        by_id = {row.message_id: row for row in rows}
+        details = conn.execute(
+            select(
+                messages.c.id,
+                messages.c.wamid,
+                messages.c.wa_id,
+                messages.c.type,
+                messages.c.content,
+                messages.c.callback_data,
+                messages.c.context_wamid,
+                messages.c.category,
+                messages.c.created_at,
+            ).where(messages.c.id.in_(list(by_id)))
+        ).all()
+        contexts = {d.context_wamid for d in details if d.context_wamid}
+        context_ids: dict[str, tuple[str | None, str, str]] = {}
+        if contexts:
+            for ctx in conn.execute(
+                select(
+                    messages.c.wamid, messages.c.upstream_id, messages.c.direction, messages.c.status
+                ).where(messages.c.wamid.in_(list(contexts)))
+            ):
+                context_ids[ctx.wamid] = (ctx.upstream_id, ctx.direction, ctx.status)
+        claimed = []
+        for d in details:
+            row = by_id[d.id]
+            upstream_id: str | None = None
+            pending = False
+            if d.context_wamid:
+                found = context_ids.get(d.context_wamid)
+                if found is not None:
+                    upstream_id = found[0]
+                    pending = upstream_id is None and found[2] != "failed"
+            claimed.append(
+                Claimed(
+                    d.id,
+                    row.priority,
+                    row.attempts,
+                    row.expires_at,
+                    bool(row.reconciling),
+                    d.wamid,
+                    d.wa_id,
+                    d.type,
+                    d.content,
+                    d.callback_data,
+                    d.context_wamid,
+                    upstream_id,
+                    pending,
+                    d.category,
+                    d.created_at,
+                )
+            )
+        claimed.sort(key=lambda c: (c.priority, c.created_at))
+        return claimed
+
+
+@dataclass(slots=True)
+class RecoverInDoubt(Job[int]):
+    """Rows whose lease ended while a send was in flight: the outcome is unknown.
+
+    They wait the reconciliation window for a status from the upstream before being sent again.
+    """
+
+    now: float
+    window: float
+
+    def run(self, conn: Connection) -> int:
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.lease_until < self.now, outbox.c.in_flight_since.is_not(None))
+            .values(
+                due_at=outbox.c.in_flight_since + self.window,
+                lease_until=None,
+                in_flight_since=None,
+                reconciling=1,
+            )
+        )
+        return int(result.rowcount)
+
+
+@dataclass(slots=True)
+class ReleaseClaims(Job[int]):
+    """Give claimed rows that were never sent back to the queue (clean shutdown)."""
+
+    message_ids: list[int]
+
+    def run(self, conn: Connection) -> int:
+        if not self.message_ids:
+            return 0
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.message_id.in_(self.message_ids))
+            .values(lease_until=None, in_flight_since=None, attempts=outbox.c.attempts - 1)
+        )
+        return int(result.rowcount)
+
+
+# -- outcomes ---------------------------------------------------------------------------------------
+class OutcomeKind(StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    IN_DOUBT = "in_doubt"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class SendOutcome(BatchJob[None]):
+    kind: OutcomeKind
+    message_id: int
+    now: float
+    upstream_id: str | None = None
+    due_at: float | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    error_details: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def run_batch(cls, conn: Connection, jobs: Sequence[Job[Any]]) -> list[Any]:
+        outcomes = [job for job in jobs if isinstance(job, SendOutcome)]
+        sent = [o for o in outcomes if o.kind == OutcomeKind.SENT]
+        retry = [o for o in outcomes if o.kind in (OutcomeKind.RETRY, OutcomeKind.IN_DOUBT)]
+        failed = [o for o in outcomes if o.kind == OutcomeKind.FAILED]
+        if sent:
+            # COALESCE: if a status already told us the upstream id (reconciliation), keep it.
+            conn.execute(
+                text(
+                    "UPDATE messages SET upstream_id = COALESCE(upstream_id, :upstream_id), "
+                    "updated_at = :now WHERE id = :message_id"
+                ),
+                [{"upstream_id": o.upstream_id, "now": o.now, "message_id": o.message_id} for o in sent],
+            )
+        redacted = [o for o in sent if "redacted_content" in o.extra]
+        if redacted:
+            conn.execute(
+                text("UPDATE messages SET content = :content WHERE id = :message_id"),
+                [{"content": o.extra["redacted_content"], "message_id": o.message_id} for o in redacted],
+            )
+        if retry:
+            conn.execute(
+                text(
+                    "UPDATE outbox SET due_at = :due_at, lease_until = NULL, in_flight_since = NULL, "
+                    "reconciling = :reconciling, last_error_code = :code, last_error_title = :title "
+                    "WHERE message_id = :message_id"
+                ),
+                [
+                    {
+                        "due_at": o.due_at,
+                        "reconciling": int(o.kind == OutcomeKind.IN_DOUBT),
+                        "code": o.error_code,
+                        "title": o.error_title,
+                        "message_id": o.message_id,
+                    }
+                    for o in retry
+                ],
+            )
+        if failed:
+            record_failures(
+                conn,
+                [
+                    (o.message_id, o.now, o.error_code or 131000, o.error_title or "", o.error_details or "")
+                    for o in failed
+                ],
+            )
+        done = [o.message_id for o in sent] + [o.message_id for o in failed]
+        if done:
+            conn.execute(delete(outbox).where(outbox.c.message_id.in_(done)))
+        return [None] * len(outcomes)
+
+
+def record_failures(conn: Connection, failures: list[tuple[int, float, int, str, str]]) -> None:
+    """End messages as failed with Meta's code, recorded in the history like any other status."""
+    conn.execute(
+        text(
+            "UPDATE messages SET status = 'failed', error_code = :code, error_title = :title, "
+            "error_details = :details, updated_at = :now "
+            "WHERE id = :message_id AND status IN ('accepted', 'sent')"
+        ),
+        [
+            {"code": c, "title": t, "details": d, "now": now, "message_id": mid}
+            for mid, now, c, t, d in failures
+        ],
+    )
+    conn.execute(
+        insert_ignore(conn, message_statuses),
+        [
+            {
+                "message_id": mid,
+                "status": "failed",
+                "at": now,
+                "error_code": c,
+                "error_title": t,
+                "error_details": d,
+            }
+            for mid, now, c, t, d in failures
+        ],
+    )
+
+
+# -- reads ------------------------------------------------------------------------------------------
+def load_message(conn: Connection, org_id: int, wamid: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(select(messages).where(messages.c.org_id == org_id, messages.c.wamid == wamid))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    history = (
+        conn.execute(
+            select(
+                message_statuses.c.status,
+                message_statuses.c.at,
+                message_statuses.c.error_code,
+                message_statuses.c.error_title,
+                message_statuses.c.error_details,
+            )
+            .where(message_statuses.c.message_id == row["id"])
+            .order_by(message_statuses.c.at, message_statuses.c.id)
+        )
+        .mappings()
+        .all()
+    )
+    attempts = (
+        conn.execute(
+            select(
+                outbox.c.attempts, outbox.c.due_at, outbox.c.last_error_code, outbox.c.last_error_title
+            ).where(outbox.c.message_id == row["id"])
+        )
+        .mappings()
+        .first()
+    )
+    return {
+        "message": dict(row),
+        "history": [dict(h) for h in history],
+        "outbox": dict(attempts) if attempts else None,
+    }
+
+
+def message_exists(conn: Connection, org_id: int, wamid: str) -> tuple[str, str] | None:
+    """(direction, status) of a message of the organization, or None."""
+    row = conn.execute(
+        select(messages.c.direction, messages.c.status).where(
+            messages.c.org_id == org_id, messages.c.wamid == wamid
+        )
+    ).first()
+    return None if row is None else (row.direction, row.status)
+
+
+def outbox_depths(conn: Connection) -> list[tuple[int, int, int]]:
+    """(phone number id, priority class, messages waiting) for the metrics."""
+    rows = conn.execute(
+        text("SELECT phone_number_id, priority, COUNT(*) FROM outbox GROUP BY phone_number_id, priority")
+    ).all()
+    return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]

@@ -1,0 +1,281 @@
+"""Organizations, business accounts, phone numbers, API tokens and templates: writes and reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from wagate.domain.templates import StoredTemplate
+from wagate.domain.tenancy import Organization, PhoneNumber
+from wagate.ids import hash_token, new_graph_id
+from wagate.store.db import Job
+from wagate.store.schema import (
+    api_tokens,
+    business_accounts,
+    graph_objects,
+    organizations,
+    phone_numbers,
+    templates,
+)
+
+
+def allocate_graph_id(conn: Connection, kind: str, org_id: int, wanted: int | None = None) -> int:
+    """Reserve an id in the one Graph id space (a `cloud` object keeps Meta's id: `wanted`)."""
+    for _ in range(20):
+        graph_id = wanted if wanted is not None else new_graph_id()
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(graph_objects).values(id=graph_id, kind=kind, org_id=org_id))
+            return graph_id
+        except IntegrityError:
+            if wanted is not None:
+                raise
+    raise RuntimeError("could not allocate a Graph id")
+
+
+@dataclass(slots=True)
+class CreateOrganization(Job[Organization]):
+    name: str
+    slug: str
+    now: float
+    messaging_tier: str = "TIER_250"
+
+    def run(self, conn: Connection) -> Organization:
+        org_id = conn.execute(
+            insert(organizations)
+            .values(name=self.name, slug=self.slug, messaging_tier=self.messaging_tier, created_at=self.now)
+            .returning(organizations.c.id)
+        ).scalar_one()
+        return Organization(int(org_id), self.name, self.slug, self.messaging_tier)
+
+
+@dataclass(slots=True)
+class CreateBusinessAccount(Job[int]):
+    org_id: int
+    name: str
+    now: float
+    graph_id: int | None = None
+
+    def run(self, conn: Connection) -> int:
+        waba_id = allocate_graph_id(conn, "business_account", self.org_id, self.graph_id)
+        conn.execute(
+            insert(business_accounts).values(
+                id=waba_id, org_id=self.org_id, name=self.name, created_at=self.now
+            )
+        )
+        return waba_id
+
+
+@dataclass(slots=True)
+class CreatePhoneNumber(Job[PhoneNumber]):
+    org_id: int
+    waba_id: int
+    display_phone_number: str
+    region: str
+    verified_name: str
+    upstream: str
+    rate: int
+    now: float
+    graph_id: int | None = None
+
+    def run(self, conn: Connection) -> PhoneNumber:
+        number_id = allocate_graph_id(conn, "phone_number", self.org_id, self.graph_id)
+        conn.execute(
+            insert(phone_numbers).values(
+                id=number_id,
+                org_id=self.org_id,
+                waba_id=self.waba_id,
+                display_phone_number=self.display_phone_number,
+                region=self.region,
+                verified_name=self.verified_name,
+                upstream=self.upstream,
+                rate=self.rate,
+                created_at=self.now,
+            )
+        )
+        return PhoneNumber(
+            number_id,
+            self.org_id,
+            self.waba_id,
+            self.display_phone_number,
+            self.region,
+            self.verified_name,
+            self.upstream,
+            self.rate,
+        )
+
+
+@dataclass(slots=True)
+class IssueToken(Job[int]):
+    org_id: int
+    name: str
+    token: str
+    now: float
+
+    def run(self, conn: Connection) -> int:
+        return int(
+            conn.execute(
+                insert(api_tokens)
+                .values(
+                    org_id=self.org_id,
+                    name=self.name,
+                    token_hash=hash_token(self.token),
+                    prefix=self.token[:12],
+                    created_at=self.now,
+                )
+                .returning(api_tokens.c.id)
+            ).scalar_one()
+        )
+
+
+@dataclass(slots=True)
+class RevokeToken(Job[bool]):
+    org_id: int
+    token_id: int
+    now: float
+
+    def run(self, conn: Connection) -> bool:
+        result = conn.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.id == self.token_id,
+                api_tokens.c.org_id == self.org_id,
+                api_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=self.now)
+        )
+        return bool(result.rowcount)
+
+
+@dataclass(slots=True)
+class UpdateNumberRate(Job[bool]):
+    number_id: int
+    rate: int
+
+    def run(self, conn: Connection) -> bool:
+        result = conn.execute(
+            update(phone_numbers).where(phone_numbers.c.id == self.number_id).values(rate=self.rate)
+        )
+        return bool(result.rowcount)
+
+
+@dataclass(slots=True)
+class CreateTemplate(Job[int]):
+    org_id: int
+    waba_id: int
+    name: str
+    language: str
+    category: str
+    status: str
+    components: list[dict[str, Any]]
+    now: float
+    parameter_format: str = "positional"
+    message_send_ttl_seconds: int | None = None
+
+    def run(self, conn: Connection) -> int:
+        template_id = allocate_graph_id(conn, "template", self.org_id)
+        conn.execute(
+            insert(templates).values(
+                id=template_id,
+                org_id=self.org_id,
+                waba_id=self.waba_id,
+                name=self.name,
+                language=self.language,
+                category=self.category,
+                status=self.status,
+                parameter_format=self.parameter_format,
+                components=json.dumps(self.components, ensure_ascii=False),
+                message_send_ttl_seconds=self.message_send_ttl_seconds,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        return template_id
+
+
+# -- reads ------------------------------------------------------------------------------------------
+def org_by_token(conn: Connection, token: str) -> Organization | None:
+    row = conn.execute(
+        select(organizations.c.id, organizations.c.name, organizations.c.slug, organizations.c.messaging_tier)
+        .join(api_tokens, api_tokens.c.org_id == organizations.c.id)
+        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)
+
+
+def org_by_slug(conn: Connection, slug: str) -> Organization | None:
+    row = conn.execute(select(organizations).where(organizations.c.slug == slug)).first()
+    return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)
+
+
+def _number(row: Any) -> PhoneNumber:
+    return PhoneNumber(
+        int(row.id),
+        int(row.org_id),
+        int(row.waba_id),
+        row.display_phone_number,
+        row.region,
+        row.verified_name,
+        row.upstream,
+        int(row.rate),
+    )
+
+
+def number_by_id(conn: Connection, number_id: int) -> PhoneNumber | None:
+    row = conn.execute(select(phone_numbers).where(phone_numbers.c.id == number_id)).first()
+    return None if row is None else _number(row)
+
+
+def all_numbers(conn: Connection) -> list[PhoneNumber]:
+    return [_number(row) for row in conn.execute(select(phone_numbers).order_by(phone_numbers.c.created_at))]
+
+
+def numbers_of(conn: Connection, org_id: int) -> list[PhoneNumber]:
+    return [
+        _number(row)
+        for row in conn.execute(
+            select(phone_numbers).where(phone_numbers.c.org_id == org_id).order_by(phone_numbers.c.created_at)
+        )
+    ]
+
+
+def business_accounts_of(conn: Connection, org_id: int) -> list[int]:
+    return [
+        int(r[0])
+        for r in conn.execute(
+            select(business_accounts.c.id)
+            .where(business_accounts.c.org_id == org_id)
+            .order_by(business_accounts.c.id)
+        )
+    ]
+
+
+def template_by_name(conn: Connection, waba_id: int, name: str, language: str) -> StoredTemplate | None:
+    row = conn.execute(
+        select(templates).where(
+            templates.c.waba_id == waba_id, templates.c.name == name, templates.c.language == language
+        )
+    ).first()
+    if row is None:
+        return None
+    return StoredTemplate(
+        id=int(row.id),
+        name=row.name,
+        language=row.language,
+        category=row.category,
+        status=row.status,
+        parameter_format=row.parameter_format,
+        components=json.loads(row.components),
+        message_send_ttl_seconds=row.message_send_ttl_seconds,
+    )
+
+
+def graph_object(conn: Connection, object_id: int) -> tuple[str, int] | None:
+    row = conn.execute(
+        select(graph_objects.c.kind, graph_objects.c.org_id).where(graph_objects.c.id == object_id)
+    ).first()
+    return None if row is None else (row.kind, int(row.org_id))

@@ -1,0 +1,1 @@
+"""Upstreams: where messages go to reach WhatsApp (Meta's Cloud API, or the built-in simulator)."""

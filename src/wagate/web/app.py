@@ -1,0 +1,87 @@
+"""The composition root: settings in, a running application out."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from wagate.clock import Clock, clock_from_spec
+from wagate.errors import WagateError
+from wagate.services.ingest import ingest
+from wagate.services.metrics import Metrics
+from wagate.services.runtime import Runtime
+from wagate.settings import Settings
+from wagate.store.db import Database
+from wagate.store.messages import outbox_depths
+from wagate.store.migrate import upgrade
+from wagate.upstreams.base import Upstream
+from wagate.upstreams.simulator import SimulatorUpstream
+from wagate.web import api_v1, cloud_routes, ops, simulator_routes
+from wagate.web.errors import handle_error
+from wagate.workers.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    clock = clock or clock_from_spec(settings.clock)
+    db = Database(settings.db_url)
+    simulator = SimulatorUpstream(clock, settings.simulator, settings.home / "simulator" / "journal.jsonl")
+    upstreams: dict[str, Upstream] = {"simulator": simulator}
+    return Runtime(
+        settings=settings, clock=clock, db=db, upstreams=upstreams, metrics=Metrics(), simulator=simulator
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(rt: Runtime) -> AsyncIterator[Runtime]:
+    """Start the database writer, the upstreams and the dispatcher; stop them in reverse order."""
+    upgrade(rt.db)
+    rt.db.start()
+    rt.metrics.watch_queue(lambda: rt.db.read_now(outbox_depths))
+
+    async def ingest_from_simulator(body: bytes) -> None:
+        await ingest(rt, body, "simulator")
+
+    for upstream in rt.upstreams.values():
+        await upstream.start(ingest_from_simulator)
+    dispatcher = Dispatcher(rt)
+    rt.waker = dispatcher
+    await dispatcher.begin()
+    try:
+        yield rt
+    finally:
+        await dispatcher.shutdown()
+        for upstream in rt.upstreams.values():
+            await upstream.close()
+        rt.db.stop()
+
+
+def create_app(rt: Runtime) -> Starlette:
+    route_list: list[BaseRoute] = [*ops.routes(), *api_v1.routes()]
+    if rt.simulator is not None:
+        route_list += simulator_routes.routes()
+    route_list += cloud_routes.routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with running(rt):
+            yield
+
+    app = Starlette(
+        routes=route_list,
+        lifespan=lifespan,
+        exception_handlers={
+            WagateError: handle_error,
+            OperationalError: handle_error,
+            Exception: handle_error,
+        },
+    )
+    app.state.rt = rt
+    return app

@@ -1,0 +1,92 @@
+"""Meta's Cloud API surface: `/{version}/{phone_number_id}/messages` and the Graph object resolver."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wagate.errors import GraphError, unknown_object
+from wagate.services import messages as message_service
+from wagate.services import tenancy
+from wagate.services.runtime import Runtime
+from wagate.store import tenancy as tenancy_sql
+from wagate.web.errors import json_response
+
+_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
+MAX_KEY_LENGTH = 255
+
+
+def _check_version(version: str) -> None:
+    if not _VERSION.fullmatch(version):
+        raise GraphError(
+            100,
+            f"Unknown path components: /{version}",
+            message="(#100) Unknown path components",
+            http_status=400,
+        )
+
+
+async def send_message(request: Request) -> Response:
+    """Send a message (Meta's `POST /{version}/{phone_number_id}/messages`)."""
+    rt: Runtime = request.app.state.rt
+    _check_version(request.path_params["version"])
+    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    number = await tenancy.access_phone_number(rt, org, request.path_params["object_id"])
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise GraphError(100, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    status, body = await message_service.do_send(rt, org, number, await request.body(), key)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def get_object(request: Request) -> Response:
+    """Read a Graph object (phone number, business account, template) by id."""
+    rt: Runtime = request.app.state.rt
+    _check_version(request.path_params["version"])
+    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    raw_id = request.path_params["object_id"]
+    try:
+        object_id = int(raw_id)
+    except ValueError:
+        raise unknown_object(raw_id) from None
+    found = await rt.db.read(lambda conn: tenancy_sql.graph_object(conn, object_id))
+    if found is None or found[1] != org.id:
+        raise unknown_object(raw_id)
+    kind = found[0]
+    if kind == "phone_number":
+        number = await tenancy.access_phone_number(rt, org, raw_id)
+        body: dict[str, Any] = {
+            "verified_name": number.verified_name,
+            "display_phone_number": number.display_phone_number,
+            "id": str(number.id),
+            "quality_rating": "GREEN",
+            "code_verification_status": "VERIFIED",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "HIGH" if number.rate >= 1000 else "STANDARD"},
+            "whatsapp_business_manager_messaging_limit": org.messaging_tier,
+        }
+    elif kind == "business_account":
+        body = {
+            "id": raw_id,
+            "name": org.name,
+            "timezone_id": "0",
+            "message_template_namespace": f"wagate_{raw_id}",
+        }
+    else:
+        body = {"id": raw_id}
+    fields = request.query_params.get("fields")
+    if fields:
+        wanted = {f.strip() for f in fields.split(",")} | {"id"}
+        body = {k: v for k, v in body.items() if k in wanted}
+    return json_response(body)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/{version}/{object_id}/messages", send_message, methods=["POST"]),
+        Route("/{version}/{object_id}", get_object, methods=["GET"]),
+    ]

@@ -1,0 +1,75 @@
+"""The OpenAPI description of wagate's HTTP surface, served at `/openapi.json` and `/docs`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _op(summary: str, *, tag: str, body: bool = False) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": [tag],
+        "security": _BEARER,
+        "responses": {"200": {"description": "OK"}},
+    }
+    if body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    return op
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "wagate",
+        "version": "0.1.0",
+        "description": (
+            "Meta's WhatsApp Cloud API surface (same paths, bodies, errors), wagate's own management API "
+            "under /api/v1, and the simulator's control API. "
+            "Authenticate with 'Authorization: Bearer <token>' (get one with 'wagate bootstrap --json')."
+        ),
+    },
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "paths": {
+        "/{version}/{phone_number_id}/messages": {
+            "post": _op(
+                "Send a message, mark a message read, or show a typing indicator (Cloud API). "
+                "Optional Idempotency-Key header.",
+                tag="Cloud API",
+                body=True,
+            )
+        },
+        "/{version}/{object_id}": {
+            "get": _op("Read a phone number, business account or template", tag="Cloud API")
+        },
+        "/api/v1/messages/{message_id}": {
+            "get": _op("A message, its status, its status history and any error", tag="Messages")
+        },
+        "/api/v1/simulator/messages": {
+            "post": _op(
+                "Simulator: a customer writes, replies, presses a button or reacts",
+                tag="Simulator",
+                body=True,
+            )
+        },
+        "/api/v1/simulator/faults": {
+            "get": _op("Simulator: injected fault probabilities", tag="Simulator"),
+            "put": _op("Simulator: set injected fault probabilities", tag="Simulator", body=True),
+        },
+        "/api/v1/simulator/stats": {"get": _op("Simulator: what the network has seen", tag="Simulator")},
+        "/healthz": {
+            "get": {"summary": "Health", "tags": ["Operations"], "responses": {"200": {"description": "OK"}}}
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "tags": ["Operations"],
+                "responses": {"200": {"description": "OK"}},
+            }
+        },
+    },
+}

@@ -1,0 +1,75 @@
+"""The simulator's control API under `/api/v1/simulator` (mounted only when the simulator runs)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wagate.errors import ApiError
+from wagate.services import tenancy
+from wagate.services.runtime import Runtime
+from wagate.services.simulated_customers import CustomerAction, do_customer_message
+from wagate.upstreams.simulator import SimulatorUpstream
+from wagate.web.errors import json_response
+
+_action_decoder = msgspec.json.Decoder(CustomerAction)
+_faults_decoder = msgspec.json.Decoder(dict[str, float])
+
+
+def _simulator(rt: Runtime) -> SimulatorUpstream:
+    if rt.simulator is None:
+        raise ApiError("simulator_off", "the simulator is not running", http_status=404)
+    return rt.simulator
+
+
+async def customer_message(request: Request) -> Response:
+    """A simulated customer writes to a business number, replies, presses a button or reacts."""
+    rt: Runtime = request.app.state.rt
+    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    try:
+        action = _action_decoder.decode(await request.body())
+    except msgspec.DecodeError as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+    number = await tenancy.access_phone_number(rt, org, action.phone_number_id)
+    message_id = await do_customer_message(rt, number, action)
+    return json_response({"id": message_id}, 201)
+
+
+async def faults(request: Request) -> Response:
+    """Read (GET) or change (PUT) the probabilities of injected faults."""
+    rt: Runtime = request.app.state.rt
+    await tenancy.authenticate(rt, request.headers.get("authorization"))
+    simulator = _simulator(rt)
+    if request.method == "PUT":
+        try:
+            simulator.rules.faults.update(_faults_decoder.decode(await request.body()))
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise ApiError("invalid_request", str(exc)) from exc
+    return json_response(dataclasses.asdict(simulator.rules.faults))
+
+
+async def stats(request: Request) -> Response:
+    """What the simulated network has seen: sends accepted, receipts delivered, refusals by rule."""
+    rt: Runtime = request.app.state.rt
+    await tenancy.authenticate(rt, request.headers.get("authorization"))
+    simulator = _simulator(rt)
+    return json_response(
+        {
+            "accepted": simulator.accepted,
+            "receipts_delivered": simulator.receipts_delivered,
+            "refused_throughput": simulator.rules.refused_throughput,
+            "refused_pair_rate": simulator.rules.refused_pair_rate,
+        }
+    )
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/v1/simulator/messages", customer_message, methods=["POST"]),
+        Route("/api/v1/simulator/faults", faults, methods=["GET", "PUT"]),
+        Route("/api/v1/simulator/stats", stats, methods=["GET"]),
+    ]

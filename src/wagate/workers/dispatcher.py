@@ -1,0 +1,334 @@
+"""The dispatcher: claims due messages per phone number and hands them to the upstream, paced.
+
+One lane per business number. A lane claims a small batch (about a tenth of a second of its rate)
+with a lease, most urgent class first, and starts each send when the pacer allows: never more than the
+number's rate in any sliding second. Sends run concurrently; each outcome (sent, retry, in doubt,
+failed) is written back in the next group commit. Rows whose lease ends while their send is in flight
+are in doubt and wait the reconciliation window for a status before being sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from typing import Any
+
+import msgspec
+
+from wagate.domain.pacing import SlidingWindowPacer
+from wagate.domain.retry import RetryPolicy
+from wagate.domain.tenancy import PhoneNumber
+from wagate.services.runtime import Runtime, Waker
+from wagate.store import tenancy as tenancy_sql
+from wagate.store.ingest import ApplyParked
+from wagate.store.messages import ClaimDue, Claimed, OutcomeKind, RecoverInDoubt, ReleaseClaims, SendOutcome
+from wagate.store.upkeep import PruneIdempotencyKeys
+from wagate.upstreams.base import NumberRef, Upstream, UpstreamError
+from wagate.workers.base import PeriodicWorker
+
+log = logging.getLogger(__name__)
+
+_decoder = msgspec.json.Decoder(dict[str, Any])
+_encoder = msgspec.json.Encoder()
+
+# Widening the pacer's window a little absorbs the jitter between our clock and the upstream's.
+PACING_MARGIN = 0.01
+REDACTED = "••••••"
+
+
+def build_payload(item: Claimed) -> dict[str, Any]:
+    """Meta's send body for a claimed message, with ids translated to the upstream's."""
+    content = _decoder.decode(item.content)
+    if item.type == "reaction" and item.context_upstream_id is not None:
+        content = {**content, "message_id": item.context_upstream_id}
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": item.wa_id,
+        "type": item.type,
+        item.type: content["contacts"] if item.type == "contacts" else content,
+        # The upstream echoes this in every status: it lets a status find its message even when the
+        # send's answer was lost (a crash, a timeout).
+        "biz_opaque_callback_data": item.wamid,
+    }
+    if item.type != "reaction" and item.context_upstream_id is not None:
+        payload["context"] = {"message_id": item.context_upstream_id}
+    return payload
+
+
+def redact_codes(content: str) -> str:
+    """A one-time-code template with every parameter value replaced, for storage after sending."""
+    template = _decoder.decode(content)
+    for component in template.get("components") or ():
+        for parameter in component.get("parameters") or ():
+            if isinstance(parameter, dict) and "text" in parameter:
+                parameter["text"] = REDACTED
+    return _encoder.encode(template).decode()
+
+
+class Lane:
+    def __init__(self, rt: Runtime, number: PhoneNumber, upstream: Upstream) -> None:
+        self.rt = rt
+        self.number = number
+        self.upstream = upstream
+        self.pacer = SlidingWindowPacer(number.rate, window=1.0 + PACING_MARGIN)
+        self.buffer: deque[Claimed] = deque()
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(rt.settings.max_in_flight)
+        self.wakeup = asyncio.Event()
+        self.stopping = False
+        self.retry = RetryPolicy(rt.settings.retry_base, rt.settings.retry_max)
+        self._task: asyncio.Task[None] | None = None
+        self._claim: asyncio.Task[list[Claimed]] | None = None
+        self._drained = False
+
+    @property
+    def ref(self) -> NumberRef:
+        return NumberRef(
+            self.number.id, self.number.display_phone_number, self.number.waba_id, self.number.rate
+        )
+
+    def update(self, number: PhoneNumber) -> None:
+        if number.rate != self.number.rate:
+            self.pacer.set_rate(number.rate)
+        self.number = number
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"lane-{self.number.id}")
+
+    def _batch_size(self) -> int:
+        return max(1, min(200, self.number.rate // 10))
+
+    def _start_claim(self) -> None:
+        now = self.rt.clock.now()
+        self._claim = asyncio.create_task(
+            self.rt.db.write(
+                ClaimDue(self.number.id, now, now + self.rt.settings.lease_seconds, self._batch_size())
+            )
+        )
+
+    async def _run(self) -> None:
+        while not self.stopping:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lane %s: step failed; pausing 1 s", self.number.id)
+                await asyncio.sleep(1.0)
+
+    async def _step(self) -> None:
+        if len(self.buffer) <= self._batch_size() // 2 and self._claim is None and not self._drained:
+            self._start_claim()
+        if not self.buffer:
+            if self._claim is not None:
+                # Shielded: a claim committed by the writer must reach the buffer even if we are stopped.
+                claimed = await asyncio.shield(self._claim)
+                self._claim = None
+                self.buffer.extend(claimed)
+                self._drained = not claimed
+            if not self.buffer:
+                self.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), 0.5)
+                self._drained = False
+                return
+        elif self._claim is not None and self._claim.done():
+            claimed = self._claim.result()
+            self._claim = None
+            self.buffer.extend(claimed)
+            self._drained = not claimed
+        # The item stays in the buffer until its send starts, so a stop in between gives it back.
+        item = self.buffer[0]
+        now = self.rt.clock.now()
+        if now >= item.expires_at:
+            self.buffer.popleft()
+            await self._write(self._expired(item, now))
+            return
+        if item.context_pending:
+            # It replies or reacts to a message still on its way: wait until that one has an upstream id.
+            self.buffer.popleft()
+            await self._write(SendOutcome(OutcomeKind.RETRY, item.message_id, now, due_at=now + 1.0))
+            return
+        delay = self.pacer.delay(time.monotonic())
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self.slots.acquire()
+        self.buffer.popleft()
+        self.pacer.record(time.monotonic())
+        task = asyncio.create_task(self._send(item))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    def _expired(self, item: Claimed, now: float) -> SendOutcome:
+        ttl = int(item.expires_at - item.created_at)
+        return SendOutcome(
+            OutcomeKind.FAILED,
+            item.message_id,
+            now,
+            error_code=131026,
+            error_title="Message undeliverable",
+            error_details=f"Message was not sent within its time-to-live of {ttl} seconds.",
+        )
+
+    async def _send(self, item: Claimed) -> None:
+        try:
+            outcome = await self._attempt(item)
+            await self._write(outcome)
+        except Exception:
+            # The outcome could not be recorded: the lease will end and the row will be reconciled.
+            log.exception("lane %s: could not record the outcome of %s", self.number.id, item.wamid)
+        finally:
+            self.slots.release()
+
+    async def _attempt(self, item: Claimed) -> SendOutcome:
+        rt = self.rt
+        try:
+            payload = build_payload(item)
+            upstream_id = await asyncio.wait_for(
+                self.upstream.send(self.ref, payload), rt.settings.send_timeout
+            )
+        except TimeoutError:
+            return self._in_doubt(item, UpstreamError(131000, "upstream timed out", outcome_unknown=True))
+        except UpstreamError as exc:
+            if exc.outcome_unknown:
+                return self._in_doubt(item, exc)
+            now = rt.clock.now()
+            if exc.retryable:
+                due = now + self.retry.delay(item.attempts, code=exc.code, retry_after=exc.retry_after)
+                if due < item.expires_at:
+                    rt.metrics.retried.labels(str(exc.code)).inc()
+                    return SendOutcome(
+                        OutcomeKind.RETRY,
+                        item.message_id,
+                        now,
+                        due_at=due,
+                        error_code=exc.code,
+                        error_title=exc.title,
+                    )
+            rt.metrics.failed.labels(str(exc.code)).inc()
+            return SendOutcome(
+                OutcomeKind.FAILED,
+                item.message_id,
+                now,
+                error_code=exc.code,
+                error_title=exc.title,
+                error_details=exc.details,
+            )
+        except Exception as exc:
+            log.warning("lane %s: send of %s failed unexpectedly: %r", self.number.id, item.wamid, exc)
+            return self._in_doubt(item, UpstreamError(131000, repr(exc), outcome_unknown=True))
+        now = rt.clock.now()
+        rt.metrics.sent.labels(self.upstream.name).inc()
+        rt.metrics.dispatch_latency.observe(max(0.0, now - item.created_at))
+        extra: dict[str, Any] = {}
+        if item.category == "AUTHENTICATION":
+            extra["redacted_content"] = redact_codes(item.content)
+        return SendOutcome(OutcomeKind.SENT, item.message_id, now, upstream_id=upstream_id, extra=extra)
+
+    def _in_doubt(self, item: Claimed, exc: UpstreamError) -> SendOutcome:
+        now = self.rt.clock.now()
+        self.rt.metrics.in_doubt.inc()
+        return SendOutcome(
+            OutcomeKind.IN_DOUBT,
+            item.message_id,
+            now,
+            due_at=now + self.rt.settings.reconciliation_window,
+            error_code=exc.code,
+            error_title=exc.title,
+        )
+
+    async def _write(self, outcome: SendOutcome) -> None:
+        await self.rt.db.write(outcome)
+
+    async def stop(self) -> None:
+        """Stop claiming; let sends in flight finish; give back what was claimed but not sent."""
+        self.stopping = True
+        self.wakeup.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._claim is not None:
+            with contextlib.suppress(Exception):
+                self.buffer.extend(await self._claim)
+            self._claim = None
+        if self.in_flight:
+            await asyncio.wait(list(self.in_flight), timeout=self.rt.settings.send_timeout + 1.0)
+        unsent = [item.message_id for item in self.buffer]
+        self.buffer.clear()
+        if unsent:
+            await self.rt.db.write(ReleaseClaims(unsent))
+
+
+class Upkeep(PeriodicWorker):
+    """Settles in-doubt sends, applies parked statuses, forgets expired idempotency keys."""
+
+    name = "upkeep"
+    interval = 2.0
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__()
+        self.rt = rt
+        self._ticks = 0
+
+    async def tick(self) -> None:
+        rt = self.rt
+        now = rt.clock.now()
+        recovered = await rt.db.write(RecoverInDoubt(now, rt.settings.reconciliation_window))
+        if recovered:
+            rt.metrics.in_doubt.inc(recovered)
+            log.warning(
+                "%d sends in doubt after a lost lease wait %.0f s for reconciliation",
+                recovered,
+                rt.settings.reconciliation_window,
+            )
+        await rt.db.write(ApplyParked(now))
+        self._ticks += 1
+        if self._ticks % 30 == 0:
+            await rt.db.write(PruneIdempotencyKeys(now - rt.settings.idempotency_ttl))
+
+
+class Dispatcher(Waker, PeriodicWorker):
+    """Keeps one lane per phone number whose upstream runs in this process."""
+
+    name = "dispatcher"
+    interval = 2.0
+
+    def __init__(self, rt: Runtime) -> None:
+        PeriodicWorker.__init__(self)
+        self.rt = rt
+        self.lanes: dict[int, Lane] = {}
+        self.upkeep = Upkeep(rt)
+
+    def wake(self, number_id: int) -> None:
+        lane = self.lanes.get(number_id)
+        if lane is not None:
+            lane.wakeup.set()
+
+    async def begin(self) -> None:
+        await self.upkeep.tick()
+        await self.tick()
+        self.start()
+        self.upkeep.start()
+
+    async def tick(self) -> None:
+        numbers = await self.rt.db.read(tenancy_sql.all_numbers)
+        for number in numbers:
+            lane = self.lanes.get(number.id)
+            if lane is not None:
+                lane.update(number)
+                continue
+            upstream = self.rt.upstreams.get(number.upstream)
+            if upstream is None:
+                continue
+            lane = self.lanes[number.id] = Lane(self.rt, number, upstream)
+            lane.start()
+
+    async def shutdown(self) -> None:
+        await self.stop()
+        await self.upkeep.stop()
+        await asyncio.gather(*(lane.stop() for lane in self.lanes.values()))
