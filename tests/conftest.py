@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,15 +69,22 @@ def clock() -> SettableClock:
     return SettableClock(ticking=True)
 
 
-@pytest.fixture
-async def wagate(settings: Settings, clock: SettableClock) -> AsyncIterator[Wagate]:
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, clock: SettableClock) -> AsyncIterator[Wagate]:
+    """wagate running in this process on `settings`, with the demo organization and a client for it."""
     settings.home.mkdir(parents=True, exist_ok=True)
     ids = seed(settings, clock.now())
     rt = build_runtime(settings, clock)
-    app = create_app(rt)
-    async with running(rt):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://wagate", headers={"Authorization": f"Bearer {ids['token']}"}
-        ) as client:
-            yield Wagate(rt, client, ids["token"], ids["phone_number_id"], ids["waba_id"])
+    transport = httpx.ASGITransport(app=create_app(rt))
+    headers = {"Authorization": f"Bearer {ids['token']}"}
+    async with (
+        running(rt),
+        httpx.AsyncClient(transport=transport, base_url="http://wagate", headers=headers) as client,
+    ):
+        yield Wagate(rt, client, ids["token"], ids["phone_number_id"], ids["waba_id"])
+
+
+@pytest.fixture
+async def wagate(settings: Settings, clock: SettableClock) -> AsyncIterator[Wagate]:
+    async with serving(settings, clock) as running_wagate:
+        yield running_wagate

@@ -11,18 +11,32 @@ from wagate.store import tenancy as sql
 from wagate.store.db import Database
 
 MARKETING_OFFER = [
-    {"type": "BODY", "text": "Hello {{1}}, this week only: {{2}} off everything in our shop.",
-     "example": {"body_text": [["Anna", "20%"]]}},
+    {
+        "type": "BODY",
+        "text": "Hello {{1}}, this week only: {{2}} off everything in our shop.",
+        "example": {"body_text": [["Anna", "20%"]]},
+    },
     {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Stop promotions"}]},
 ]
 
 ORDER_UPDATE = [
     {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["A-1001"]}},
-    {"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped. Tracking number: {{3}}.",
-     "example": {"body_text": [["Anna", "A-1001", "RB123456789RU"]]}},
-    {"type": "BUTTONS", "buttons": [
-        {"type": "URL", "text": "Track", "url": "https://shop.example/track/{{1}}", "example": ["RB123456789RU"]},
-    ]},
+    {
+        "type": "BODY",
+        "text": "Hi {{1}}, your order {{2}} has shipped. Tracking number: {{3}}.",
+        "example": {"body_text": [["Anna", "A-1001", "RB123456789RU"]]},
+    },
+    {
+        "type": "BUTTONS",
+        "buttons": [
+            {
+                "type": "URL",
+                "text": "Track",
+                "url": "https://shop.example/track/{{1}}",
+                "example": ["RB123456789RU"],
+            },
+        ],
+    },
 ]
 
 
@@ -32,7 +46,9 @@ class OtherOrganization:
     number: PhoneNumber
 
 
-def make_organization(db: Database, now: float, slug: str = "other", display: str = "+7 812 555-02-00") -> OtherOrganization:
+def make_organization(
+    db: Database, now: float, slug: str = "other", display: str = "+7 812 555-02-00"
+) -> OtherOrganization:
     org = db.write_now(sql.CreateOrganization(slug.title(), slug, now))
     waba_id = db.write_now(sql.CreateBusinessAccount(org.id, f"{slug} account", now))
     number = db.write_now(sql.CreatePhoneNumber(org.id, waba_id, display, "RU", slug, "simulator", 80, now))
@@ -42,7 +58,17 @@ def make_organization(db: Database, now: float, slug: str = "other", display: st
 
 
 def make_template(
-    db: Database, org_id: int, waba_id: int, name: str, components: list[dict[str, Any]], *,
-    category: str = "UTILITY", language: str = "en_US", status: str = "APPROVED", now: float = 0.0,
+    db: Database,
+    org_id: int,
+    waba_id: int,
+    name: str,
+    components: list[dict[str, Any]],
+    *,
+    category: str = "UTILITY",
+    language: str = "en_US",
+    status: str = "APPROVED",
+    now: float = 0.0,
 ) -> int:
-    return db.write_now(sql.CreateTemplate(org_id, waba_id, name, language, category, status, components, now))
+    return db.write_now(
+        sql.CreateTemplate(org_id, waba_id, name, language, category, status, components, now)
+    )

@@ -14,8 +14,12 @@ from wagate.store import tenancy as tenancy_sql
 from wagate.store.schema import messages, outbox
 from wagate.workers.dispatcher import Dispatcher
 
-HELLO = {"messaging_product": "whatsapp", "to": "+16505551234", "type": "template",
-         "template": {"name": "hello_world", "language": {"code": "en_US"}}}
+HELLO = {
+    "messaging_product": "whatsapp",
+    "to": "+16505551234",
+    "type": "template",
+    "template": {"name": "hello_world", "language": {"code": "en_US"}},
+}
 
 
 def text(to: str = "+79161234567", body: str = "Your order is ready") -> dict[str, Any]:
@@ -61,8 +65,11 @@ async def test_text_answer_has_no_message_status_and_normalizes_number(wagate: W
 
 @pytest.mark.parametrize(
     ("headers", "code"),
-    [({"Authorization": ""}, 190), ({"Authorization": "Bearer wgt_not-a-token"}, 190),
-     ({"Authorization": "Basic abc"}, 190)],
+    [
+        ({"Authorization": ""}, 190),
+        ({"Authorization": "Bearer wgt_not-a-token"}, 190),
+        ({"Authorization": "Basic abc"}, 190),
+    ],
 )
 async def test_bad_tokens_answer_like_meta(wagate: Wagate, headers: dict[str, str], code: int) -> None:
     response = await wagate.send(HELLO, **headers)
@@ -80,8 +87,11 @@ async def test_number_of_another_organization_is_unknown(wagate: Wagate) -> None
     assert error["code"] == 100 and error["type"] == "GraphMethodException"
     assert str(other.number.id) in error["message"]
     # and the other organization cannot use ours either
-    response = await wagate.client.post(f"/v23.0/{wagate.phone_number_id}/messages", json=HELLO,
-                                        headers={"Authorization": f"Bearer {other.token}"})
+    response = await wagate.client.post(
+        f"/v23.0/{wagate.phone_number_id}/messages",
+        json=HELLO,
+        headers={"Authorization": f"Bearer {other.token}"},
+    )
     assert response.status_code == 400
     assert count_messages(wagate) == before
 
@@ -96,7 +106,9 @@ async def test_number_of_another_organization_is_unknown(wagate: Wagate) -> None
         ({**text(), "type": "hologram"}, 131051, "type"),
     ],
 )
-async def test_invalid_requests_change_nothing(wagate: Wagate, body: dict[str, Any], code: int, field: str) -> None:
+async def test_invalid_requests_change_nothing(
+    wagate: Wagate, body: dict[str, Any], code: int, field: str
+) -> None:
     before = count_messages(wagate)
     response = await wagate.send(body)
     assert response.status_code == 400, response.text
@@ -107,8 +119,11 @@ async def test_invalid_requests_change_nothing(wagate: Wagate, body: dict[str, A
 
 
 async def test_malformed_json_is_a_graph_error(wagate: Wagate) -> None:
-    response = await wagate.client.post(f"/v23.0/{wagate.phone_number_id}/messages", content=b"{not json",
-                                        headers={"Content-Type": "application/json"})
+    response = await wagate.client.post(
+        f"/v23.0/{wagate.phone_number_id}/messages",
+        content=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 100
 
@@ -132,8 +147,11 @@ async def test_idempotency_key_replays_and_conflicts(wagate: Wagate) -> None:
     assert count_messages(wagate) == before
     # keys are scoped to the organization
     org2 = make_organization(wagate.rt.db, wagate.rt.clock.now())
-    theirs = await wagate.client.post(f"/v23.0/{org2.number.id}/messages", json=text(),
-                                      headers={"Authorization": f"Bearer {org2.token}", "Idempotency-Key": "order-1"})
+    theirs = await wagate.client.post(
+        f"/v23.0/{org2.number.id}/messages",
+        json=text(),
+        headers={"Authorization": f"Bearer {org2.token}", "Idempotency-Key": "order-1"},
+    )
     assert theirs.status_code == 200 and theirs.json() != first.json()
 
 
@@ -148,11 +166,20 @@ async def test_idempotency_key_expires_after_its_ttl(wagate: Wagate) -> None:
 async def test_unknown_template_and_wrong_parameters(wagate: Wagate) -> None:
     missing = await wagate.send({**HELLO, "template": {"name": "no_such", "language": {"code": "en_US"}}})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == 132001
-    wrong_language = await wagate.send({**HELLO, "template": {"name": "hello_world", "language": {"code": "fr"}}})
+    wrong_language = await wagate.send(
+        {**HELLO, "template": {"name": "hello_world", "language": {"code": "fr"}}}
+    )
     assert wrong_language.json()["error"]["code"] == 132001
-    extra = await wagate.send({**HELLO, "template": {
-        "name": "hello_world", "language": {"code": "en_US"},
-        "components": [{"type": "body", "parameters": [{"type": "text", "text": "surprise"}]}]}})
+    extra = await wagate.send(
+        {
+            **HELLO,
+            "template": {
+                "name": "hello_world",
+                "language": {"code": "en_US"},
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "surprise"}]}],
+            },
+        }
+    )
     assert extra.status_code == 400 and extra.json()["error"]["code"] == 132000
 
 
@@ -160,13 +187,32 @@ async def test_template_with_parameters_is_sent_with_them(wagate: Wagate) -> Non
     org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
     assert org is not None
     make_template(wagate.rt.db, org.id, int(wagate.waba_id), "order_update", ORDER_UPDATE)
-    body = {"messaging_product": "whatsapp", "to": "+79161230001", "type": "template", "template": {
-        "name": "order_update", "language": {"code": "en_US"}, "components": [
-            {"type": "header", "parameters": [{"type": "text", "text": "A-7"}]},
-            {"type": "body", "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "A-7"},
-                                            {"type": "text", "text": "RB1RU"}]},
-            {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "RB1RU"}]},
-        ]}}
+    body = {
+        "messaging_product": "whatsapp",
+        "to": "+79161230001",
+        "type": "template",
+        "template": {
+            "name": "order_update",
+            "language": {"code": "en_US"},
+            "components": [
+                {"type": "header", "parameters": [{"type": "text", "text": "A-7"}]},
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "Anna"},
+                        {"type": "text", "text": "A-7"},
+                        {"type": "text", "text": "RB1RU"},
+                    ],
+                },
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": "RB1RU"}],
+                },
+            ],
+        },
+    }
     response = await wagate.send(body)
     assert response.status_code == 200, response.text
     wamid = response.json()["messages"][0]["id"]
@@ -178,11 +224,24 @@ async def test_template_with_parameters_is_sent_with_them(wagate: Wagate) -> Non
 
 
 async def test_authentication_code_is_urgent_and_redacted_once_sent(wagate: Wagate) -> None:
-    body = {"messaging_product": "whatsapp", "to": "+79161230002", "type": "template", "template": {
-        "name": "verification_code", "language": {"code": "ru"}, "components": [
-            {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
-            {"type": "button", "sub_type": "url", "index": "0", "parameters": [{"type": "text", "text": "482913"}]},
-        ]}}
+    body = {
+        "messaging_product": "whatsapp",
+        "to": "+79161230002",
+        "type": "template",
+        "template": {
+            "name": "verification_code",
+            "language": {"code": "ru"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "482913"}]},
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": "482913"}],
+                },
+            ],
+        },
+    }
     response = await wagate.send(body)
     assert response.status_code == 200, response.text
     wamid = response.json()["messages"][0]["id"]
@@ -190,8 +249,11 @@ async def test_authentication_code_is_urgent_and_redacted_once_sent(wagate: Waga
     assert message["priority"] == 1 and message["category"] == "AUTHENTICATION"
 
     def stored_content() -> str:
-        return str(wagate.rt.db.read_now(
-            lambda c: c.execute(select(messages.c.content).where(messages.c.wamid == wamid)).scalar_one()))
+        return str(
+            wagate.rt.db.read_now(
+                lambda c: c.execute(select(messages.c.content).where(messages.c.wamid == wamid)).scalar_one()
+            )
+        )
 
     async def sent() -> bool:
         return await status_of(wagate, wamid) in ("sent", "delivered", "read")
@@ -210,11 +272,23 @@ async def test_marketing_never_delays_a_reply(wagate: Wagate) -> None:
     await rt.waker.tick()  # the dispatcher picks up rate changes on its next round; don't wait for it
     campaign = []
     for i in range(40):
-        response = await wagate.send({"messaging_product": "whatsapp", "to": f"+7916200{i:04d}", "type": "template",
-                                      "template": {"name": "weekly_offer", "language": {"code": "en_US"},
-                                                   "components": [{"type": "body", "parameters": [
-                                                       {"type": "text", "text": "Anna"},
-                                                       {"type": "text", "text": "20%"}]}]}})
+        response = await wagate.send(
+            {
+                "messaging_product": "whatsapp",
+                "to": f"+7916200{i:04d}",
+                "type": "template",
+                "template": {
+                    "name": "weekly_offer",
+                    "language": {"code": "en_US"},
+                    "components": [
+                        {
+                            "type": "body",
+                            "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "20%"}],
+                        }
+                    ],
+                },
+            }
+        )
         assert response.status_code == 200, response.text
         campaign.append(response.json()["messages"][0]["id"])
     reply = (await wagate.send(text(to="+79169990001", body="Yes, we open at 9"))).json()["messages"][0]["id"]
@@ -242,17 +316,32 @@ async def test_not_a_whatsapp_user_fails_after_acceptance(wagate: Wagate) -> Non
 
 
 async def test_customer_message_then_reply_with_context_read_receipt_and_typing(wagate: Wagate) -> None:
-    customer = await wagate.client.post("/api/v1/simulator/messages", json={
-        "phone_number_id": wagate.phone_number_id, "from": "+79165550011", "name": "Ivan", "text": "Hi! Is my order ready?"})
+    customer = await wagate.client.post(
+        "/api/v1/simulator/messages",
+        json={
+            "phone_number_id": wagate.phone_number_id,
+            "from": "+79165550011",
+            "name": "Ivan",
+            "text": "Hi! Is my order ready?",
+        },
+    )
     assert customer.status_code == 201, customer.text
     sim_id = customer.json()["id"]
     inbound = await eventually(lambda: _inbound_wamid(wagate, sim_id))
     read = await wagate.send({"messaging_product": "whatsapp", "status": "read", "message_id": inbound})
     assert read.status_code == 200 and read.json() == {"success": True}
-    typing = await wagate.send({"messaging_product": "whatsapp", "status": "read", "message_id": inbound,
-                                "typing_indicator": {"type": "text"}})
+    typing = await wagate.send(
+        {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": inbound,
+            "typing_indicator": {"type": "text"},
+        }
+    )
     assert typing.json() == {"success": True}
-    reply = await wagate.send({**text(to="+79165550011", body="Yes, it is ready"), "context": {"message_id": inbound}})
+    reply = await wagate.send(
+        {**text(to="+79165550011", body="Yes, it is ready"), "context": {"message_id": inbound}}
+    )
     assert reply.status_code == 200, reply.text
     wamid = reply.json()["messages"][0]["id"]
 
@@ -261,27 +350,46 @@ async def test_customer_message_then_reply_with_context_read_receipt_and_typing(
 
     await eventually(delivered)
     assert (await wagate.message(wamid))["context_message_id"] == inbound
-    unknown = await wagate.send({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"})
+    unknown = await wagate.send(
+        {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"}
+    )
     assert unknown.status_code == 400
 
 
 async def _inbound_wamid(w: Wagate, upstream_id: str) -> str | None:
-    row = w.rt.db.read_now(lambda c: c.execute(
-        select(messages.c.wamid).where(messages.c.upstream_id == upstream_id, messages.c.direction == "in")).first())
+    row = w.rt.db.read_now(
+        lambda c: c.execute(
+            select(messages.c.wamid).where(
+                messages.c.upstream_id == upstream_id, messages.c.direction == "in"
+            )
+        ).first()
+    )
     return None if row is None else str(row[0])
 
 
 async def test_reaction_to_unknown_message_is_refused(wagate: Wagate) -> None:
-    response = await wagate.send({"messaging_product": "whatsapp", "to": "+79161234567", "type": "reaction",
-                                  "reaction": {"message_id": "wamid.unknown", "emoji": "👍"}})
+    response = await wagate.send(
+        {
+            "messaging_product": "whatsapp",
+            "to": "+79161234567",
+            "type": "reaction",
+            "reaction": {"message_id": "wamid.unknown", "emoji": "👍"},
+        }
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 131009
 
 
 async def test_reaction_to_a_queued_message_waits_for_it(wagate: Wagate) -> None:
     first = (await wagate.send(text())).json()["messages"][0]["id"]
-    reaction = await wagate.send({"messaging_product": "whatsapp", "to": "+79161234567", "type": "reaction",
-                                  "reaction": {"message_id": first, "emoji": "👍"}})
+    reaction = await wagate.send(
+        {
+            "messaging_product": "whatsapp",
+            "to": "+79161234567",
+            "type": "reaction",
+            "reaction": {"message_id": first, "emoji": "👍"},
+        }
+    )
     assert reaction.status_code == 200, reaction.text
     wamid = reaction.json()["messages"][0]["id"]
 
@@ -294,7 +402,9 @@ async def test_reaction_to_a_queued_message_waits_for_it(wagate: Wagate) -> None
 async def test_get_message_of_another_organization_is_not_found(wagate: Wagate) -> None:
     wamid = (await wagate.send(text())).json()["messages"][0]["id"]
     other = make_organization(wagate.rt.db, wagate.rt.clock.now())
-    response = await wagate.client.get(f"/api/v1/messages/{wamid}", headers={"Authorization": f"Bearer {other.token}"})
+    response = await wagate.client.get(
+        f"/api/v1/messages/{wamid}", headers={"Authorization": f"Bearer {other.token}"}
+    )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -304,7 +414,9 @@ async def test_graph_object_resolver(wagate: Wagate) -> None:
     assert number.status_code == 200
     assert number.json()["id"] == wagate.phone_number_id
     assert number.json()["throughput"] == {"level": "STANDARD"}
-    only = await wagate.client.get(f"/v23.0/{wagate.phone_number_id}", params={"fields": "display_phone_number"})
+    only = await wagate.client.get(
+        f"/v23.0/{wagate.phone_number_id}", params={"fields": "display_phone_number"}
+    )
     assert set(only.json()) == {"id", "display_phone_number"}
     assert (await wagate.client.get(f"/v23.0/{wagate.waba_id}")).json()["id"] == wagate.waba_id
     assert (await wagate.client.get("/v23.0/123456789")).status_code == 400

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
 
+from tests import meta_examples
 from wagate.cloudapi.send import MediaRef, SendRequest, parse_send_request
 from wagate.errors import GraphError
 
-PHONE = "+16505551234"
-URL = "https://example.com/x.jpg"
+PHONE = meta_examples.PHONE
+URL = meta_examples.URL
 
 
 def encode(payload: dict[str, Any]) -> bytes:
@@ -1370,57 +1367,8 @@ def test_coordinate_limits(field: str, limit: float, sign: int) -> None:
 # --- Meta's own request examples ----------------------------------------------------------------------------
 
 
-def _spec_path() -> Path | None:
-    candidates = [
-        os.environ.get("WAGATE_META_OPENAPI", ""),
-        str(
-            Path(__file__).resolve().parents[2]
-            / "docs"
-            / "reference"
-            / "meta-business-messaging-api_v23.0.yaml"
-        ),
-        "/work/shared/reference/meta-business-messaging-api_v23.0.yaml",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
-
-
-def _examples() -> dict[str, Any]:
-    path = _spec_path()
-    if path is None:
-        return {}
-    spec = yaml.safe_load(path.read_text())
-    request = spec["paths"]["/{Version}/{Phone-Number-ID}/messages"]["post"]["requestBody"]
-    return {
-        name: example["value"] for name, example in request["content"]["application/json"]["examples"].items()
-    }
-
-
-EXAMPLES = _examples()
-_PLACEHOLDER = re.compile(r"\{\{.*\}\}|<.*>")
-# Placeholders Meta wrote without brackets.
-_BARE_PLACEHOLDERS = {"template-name": "template_name"}
-
-
-def fill_placeholders(value: Any, key: str = "", ids: Iterator[int] | None = None) -> Any:
-    """Meta's example with its placeholders replaced by plausible values (ids stay unique per example)."""
-    ids = ids if ids is not None else itertools.count(1234567890)
-    if isinstance(value, dict):
-        return {k: fill_placeholders(v, k, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill_placeholders(v, key, ids) for v in value]
-    if not isinstance(value, str):
-        return value
-    if "http(s)://" in value:
-        return URL
-    if value in _BARE_PLACEHOLDERS:
-        return _BARE_PLACEHOLDERS[value]
-    if _PLACEHOLDER.fullmatch(value):
-        if key == "to":
-            return PHONE
-        if key == "type":
-            return "text"  # the only one is the product_list header type, which must be text
-        return str(next(ids))
-    return value
+EXAMPLES = meta_examples.load()
+fill_placeholders = meta_examples.fill_placeholders
 
 
 def test_the_spec_has_fifty_examples() -> None:

@@ -88,6 +88,10 @@ class Database:
         self.commits = 0
         self.jobs_committed = 0
 
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None
+
     # -- lifecycle -------------------------------------------------------------------------------
     def create_schema(self) -> None:
         metadata.create_all(self.engine)

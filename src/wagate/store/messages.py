@@ -202,6 +202,8 @@ class Claimed:
     context_pending: bool  # the message replied or reacted to has not reached the upstream yet
     category: str | None
     created_at: float
+    last_error_code: int | None = None
+    last_error_title: str | None = None
 
 
 _CLAIM = text(
@@ -213,7 +215,7 @@ _CLAIM = text(
         ORDER BY priority, due_at
         LIMIT :limit
     )
-    RETURNING message_id, priority, attempts, expires_at, reconciling
+    RETURNING message_id, priority, attempts, expires_at, reconciling, last_error_code, last_error_title
     """
 )
 
@@ -284,6 +286,8 @@ class ClaimDue(Job[list[Claimed]]):
                     pending,
                     d.category,
                     d.created_at,
+                    row.last_error_code,
+                    row.last_error_title,
                 )
             )
         claimed.sort(key=lambda c: (c.priority, c.created_at))

@@ -165,13 +165,26 @@ class Lane:
 
     def _expired(self, item: Claimed, now: float) -> SendOutcome:
         ttl = int(item.expires_at - item.created_at)
+        details = f"Message was not sent within its time-to-live of {ttl} seconds."
+        if item.last_error_code is not None:
+            # The error that kept it from being sent is the one the business needs to see.
+            self.rt.metrics.failed.labels(str(item.last_error_code)).inc()
+            return SendOutcome(
+                OutcomeKind.FAILED,
+                item.message_id,
+                now,
+                error_code=item.last_error_code,
+                error_title=item.last_error_title,
+                error_details=details,
+            )
+        self.rt.metrics.failed.labels("131026").inc()
         return SendOutcome(
             OutcomeKind.FAILED,
             item.message_id,
             now,
             error_code=131026,
             error_title="Message undeliverable",
-            error_details=f"Message was not sent within its time-to-live of {ttl} seconds.",
+            error_details=details,
         )
 
     async def _send(self, item: Claimed) -> None:

@@ -26,6 +26,7 @@ class Faults:
 
     server_error: float = 0.0  # the send fails with a 5xx-class error (131000), nothing accepted
     timeout: float = 0.0  # the send is accepted, but the caller never hears so (outcome unknown)
+    lost: float = 0.0  # the send never arrives and the caller hears nothing (outcome unknown)
     throttle: float = 0.0  # the send is refused with 130429 whatever the rate
     duplicate_receipts: float = 0.0  # a receipt is delivered twice
     reorder_receipts: float = 0.0  # a message's receipts arrive in a shuffled order

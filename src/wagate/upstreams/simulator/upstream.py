@@ -84,6 +84,8 @@ class SimulatorUpstream:
     # -- sending ---------------------------------------------------------------------------------
     async def send(self, number: NumberRef, payload: dict[str, Any]) -> str:
         rules = self.rules
+        if rules.roll(rules.faults.lost):
+            raise UpstreamError(131000, "upstream timed out", outcome_unknown=True)
         if rules.roll(rules.faults.server_error):
             raise UpstreamError(131000, "injected server error")
         if rules.roll(rules.faults.throttle) or not rules.take_throughput(
