@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -28,6 +29,10 @@ def _database(settings: Settings) -> Database:
     db = Database(settings.db_url)
     upgrade(db)
     return db
+
+
+def _stopped(signum: int, frame: object) -> None:
+    return None
 
 
 @app.command()
@@ -62,6 +67,10 @@ def serve(
     console.print(f"  API reference: {base}/docs    health: {base}/healthz    metrics: {base}/metrics")
     console.print("  Get a token and a number to send from:  wagate bootstrap --json")
     sys.stdout.flush()
+    # uvicorn stops cleanly on SIGTERM/SIGINT, then raises the signal again for the previous handler;
+    # these handlers make that a normal exit (status 0) once the shutdown is complete.
+    signal.signal(signal.SIGTERM, _stopped)
+    signal.signal(signal.SIGINT, _stopped)
     server.run()
 
 

@@ -22,27 +22,44 @@ from wagate.store.schema import messages
 
 EXAMPLES = meta_examples.load()
 
-BODY_3 = {"type": "BODY", "text": "Hello {{1}}, you owe {{2}} since {{3}}.",
-          "example": {"body_text": [["Anna", "$10", "May 1"]]}}
+BODY_3 = {
+    "type": "BODY",
+    "text": "Hello {{1}}, you owe {{2}} since {{3}}.",
+    "example": {"body_text": [["Anna", "$10", "May 1"]]},
+}
 IMAGE_HEADER = {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1hZ2U="]}}
 TEMPLATES: dict[str, list[dict[str, Any]]] = {
     "template_name": [BODY_3],
     "template_name_media": [IMAGE_HEADER, BODY_3],
-    "template_name_interactive": [IMAGE_HEADER, BODY_3, {"type": "BUTTONS", "buttons": [
-        {"type": "QUICK_REPLY", "text": "Yes"}, {"type": "QUICK_REPLY", "text": "No"}]}],
+    "template_name_interactive": [
+        IMAGE_HEADER,
+        BODY_3,
+        {
+            "type": "BUTTONS",
+            "buttons": [{"type": "QUICK_REPLY", "text": "Yes"}, {"type": "QUICK_REPLY", "text": "No"}],
+        },
+    ],
     "sample_issue_resolution": [
         {"type": "BODY", "text": "Hi {{1}}, was your issue resolved?", "example": {"body_text": [["Anna"]]}},
-        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Yes"}, {"type": "QUICK_REPLY", "text": "No"}]},
+        {
+            "type": "BUTTONS",
+            "buttons": [{"type": "QUICK_REPLY", "text": "Yes"}, {"type": "QUICK_REPLY", "text": "No"}],
+        },
     ],
     "intro_catalog_offer": [
-        {"type": "BODY", "text": "Now shop {{1}} products, {{2}} off over {{3}} items.",
-         "example": {"body_text": [["100", "400", "3"]]}},
+        {
+            "type": "BODY",
+            "text": "Now shop {{1}} products, {{2}} off over {{3}} items.",
+            "example": {"body_text": [["100", "400", "3"]]},
+        },
         {"type": "BUTTONS", "buttons": [{"type": "CATALOG", "text": "View catalog"}]},
     ],
 }
 # "template-name" stands for three different templates in Meta's examples; each gets its own here.
-NAMES_BY_EXAMPLE = {"Send Message Template Media": "template_name_media",
-                    "Send Message Template Interactive": "template_name_interactive"}
+NAMES_BY_EXAMPLE = {
+    "Send Message Template Media": "template_name_media",
+    "Send Message Template Interactive": "template_name_interactive",
+}
 
 
 def self_contained(payload: dict[str, Any]) -> bool:
@@ -54,8 +71,18 @@ def self_contained(payload: dict[str, Any]) -> bool:
     content = payload.get(payload.get("type", ""), {})
     if isinstance(content, dict) and "id" in content:
         return False
-    return not any(word in text for word in ("catalog_id", "product_retailer_id", "flow_id", "flow_name",
-                                            "order_details", "order_status", "catalog_message"))
+    return not any(
+        word in text
+        for word in (
+            "catalog_id",
+            "product_retailer_id",
+            "flow_id",
+            "flow_name",
+            "order_details",
+            "order_status",
+            "catalog_message",
+        )
+    )
 
 
 def fill(name: str, inbound: str) -> dict[str, Any]:
@@ -79,15 +106,23 @@ async def test_every_meta_example(wagate: Wagate) -> None:
     org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
     assert org is not None
     for template_name, components in TEMPLATES.items():
-        wagate.rt.db.write_now(tenancy_sql.CreateTemplate(org.id, int(wagate.waba_id), template_name, "en_US",
-                                                          "UTILITY", "APPROVED", components, 0.0))
-    said = await wagate.client.post("/api/v1/simulator/messages", json={
-        "phone_number_id": wagate.phone_number_id, "from": meta_examples.PHONE, "text": "Hello"})
+        wagate.rt.db.write_now(
+            tenancy_sql.CreateTemplate(
+                org.id, int(wagate.waba_id), template_name, "en_US", "UTILITY", "APPROVED", components, 0.0
+            )
+        )
+    said = await wagate.client.post(
+        "/api/v1/simulator/messages",
+        json={"phone_number_id": wagate.phone_number_id, "from": meta_examples.PHONE, "text": "Hello"},
+    )
     assert said.status_code == 201
 
     async def inbound_wamid() -> str | None:
-        row = wagate.rt.db.read_now(lambda c: c.execute(
-            select(messages.c.wamid).where(messages.c.upstream_id == said.json()["id"])).first())
+        row = wagate.rt.db.read_now(
+            lambda c: c.execute(
+                select(messages.c.wamid).where(messages.c.upstream_id == said.json()["id"])
+            ).first()
+        )
         return None if row is None else str(row[0])
 
     inbound = await eventually(inbound_wamid)
@@ -104,5 +139,7 @@ async def test_every_meta_example(wagate: Wagate) -> None:
             assert isinstance(error["code"], int) and error["message"] and error["fbtrace_id"], name
     accepted = sum(1 for status in outcomes.values() if status == 200)
     assert accepted >= 35, outcomes
-    print(f"\nMeta's examples: {accepted} of {len(outcomes)} accepted; refused: "
-          f"{sorted(n for n, s in outcomes.items() if s != 200)}")
+    print(
+        f"\nMeta's examples: {accepted} of {len(outcomes)} accepted; refused: "
+        f"{sorted(n for n, s in outcomes.items() if s != 200)}"
+    )
