@@ -59,3 +59,12 @@ def test_count_in_window_drops_old_times() -> None:
     times = deque([0.0, 0.5, 1.2, 1.9])
     assert count_in_window(times, now=2.0) == 2
     assert list(times) == [1.2, 1.9]
+
+
+def test_a_send_let_go_but_not_started_holds_the_next_one() -> None:
+    pacer = SlidingWindowPacer(1)
+    slot = pacer.reserve(0.0)
+    assert pacer.delay(5.0) > 0  # the previous send has not reached the upstream yet
+    pacer.start(slot, 0.3)  # it did, late: the window counts from then
+    assert pacer.delay(1.0) == pytest.approx(0.3)
+    assert pacer.delay(1.3) == 0.0

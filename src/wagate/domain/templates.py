@@ -8,6 +8,8 @@ that does not match the template's variables, 132012 for parameters that do not 
 
 from __future__ import annotations
 
+import functools
+
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -167,8 +169,10 @@ def _split_send(components: list[dict[str, Any]]) -> _SendParts:
     return parts
 
 
-def _variables(text: str) -> list[str]:
-    return list(dict.fromkeys(m.group(1) for m in _VARIABLE.finditer(text)))
+@functools.lru_cache(maxsize=4096)
+def _variables(text: str) -> tuple[str, ...]:
+    """The distinct variables of a template text, in order (cached: templates are few, sends many)."""
+    return tuple(dict.fromkeys(m.group(1) for m in _VARIABLE.finditer(text)))
 
 
 def _parameter_text(component: str, index: int, parameter: Mapping[str, Any]) -> str:

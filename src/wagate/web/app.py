@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from wagate.clock import Clock, clock_from_spec
 from wagate.errors import WagateError
@@ -63,7 +64,7 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
         rt.db.stop()
 
 
-def create_app(rt: Runtime) -> Starlette:
+def create_app(rt: Runtime) -> ASGIApp:
     route_list: list[BaseRoute] = [*ops.routes(), *api_v1.routes()]
     if rt.simulator is not None:
         route_list += simulator_routes.routes()
@@ -84,4 +85,4 @@ def create_app(rt: Runtime) -> Starlette:
         },
     )
     app.state.rt = rt
-    return app
+    return cloud_routes.SendFastPath(app, rt)

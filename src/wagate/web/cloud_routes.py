@@ -8,16 +8,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wagate.errors import GraphError, unknown_object
 from wagate.services import messages as message_service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
-from wagate.web.errors import json_response
+from wagate.web.errors import json_response, render_error
 
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 MAX_KEY_LENGTH = 255
+_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def _check_version(version: str) -> None:
@@ -30,17 +32,75 @@ def _check_version(version: str) -> None:
         )
 
 
-async def send_message(request: Request) -> Response:
-    """Send a message (Meta's `POST /{version}/{phone_number_id}/messages`)."""
-    rt: Runtime = request.app.state.rt
-    _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
-    number = await tenancy.access_phone_number(rt, org, request.path_params["object_id"])
-    key = request.headers.get("idempotency-key")
+async def handle_send(
+    rt: Runtime, version: str, object_id: str, authorization: str | None, key: str | None, body: bytes
+) -> tuple[int, bytes]:
+    """`POST /{version}/{phone_number_id}/messages`, shared by the route and the fast path."""
+    _check_version(version)
+    org = await tenancy.authenticate(rt, authorization)
+    number = await tenancy.access_phone_number(rt, org, object_id)
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise GraphError(100, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    status, body = await message_service.do_send(rt, org, number, await request.body(), key)
+    return await message_service.do_send(rt, org, number, body, key)
+
+
+async def send_message(request: Request) -> Response:
+    """Send a message (Meta's `POST /{version}/{phone_number_id}/messages`)."""
+    status, body = await handle_send(
+        request.app.state.rt,
+        request.path_params["version"],
+        request.path_params["object_id"],
+        request.headers.get("authorization"),
+        request.headers.get("idempotency-key"),
+        await request.body(),
+    )
     return Response(body, status_code=status, media_type="application/json")
+
+
+class SendFastPath:
+    """The hot path, `POST /{version}/{id}/messages`, served straight from ASGI; all else goes to `app`.
+
+    The route above does the same through Starlette's request and middleware objects, which cost a third
+    of the CPU of an accepted message (measured with W1; see docs/decisions/0001-web-stack.md).
+    """
+
+    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
+        self.app = app
+        self.rt = rt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            parts = scope["path"].split("/")
+            if len(parts) == 4 and parts[3] == "messages" and not parts[0]:
+                await self._send_message(scope, receive, send, parts[1], parts[2])
+                return
+        await self.app(scope, receive, send)
+
+    async def _send_message(
+        self, scope: Scope, receive: Receive, send: Send, version: str, object_id: str
+    ) -> None:
+        authorization = key = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"idempotency-key":
+                key = value.decode("latin-1")
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        try:
+            status, body = await handle_send(
+                self.rt, version, object_id, authorization, key, b"".join(chunks)
+            )
+        except Exception as exc:
+            await render_error(Request(scope), exc)(scope, receive, send)
+            return
+        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def get_object(request: Request) -> Response:
