@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -19,6 +20,8 @@ from wagate.store.db import Database
 app = typer.Typer(help="wagate: a self-hosted WhatsApp Business messaging platform.", no_args_is_help=True)
 numbers_app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
 app.add_typer(numbers_app, name="numbers")
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 console = Console(soft_wrap=True)
 
 
@@ -156,6 +159,56 @@ def numbers_update(
     finally:
         db.stop()
     console.print(f"{number.id} ({number.display_phone_number}): rate {number.rate} messages/s")
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List API tokens (their first characters only: tokens are stored hashed)."""
+    from wagate.services.tenancy import list_tokens
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        tokens = list_tokens(db)
+    finally:
+        db.stop()
+    if as_json:
+        print(json.dumps(tokens))
+        return
+    table = Table("id", "organization", "name", "starts with", "created", "revoked")
+    for t in tokens:
+        table.add_row(
+            str(t["id"]),
+            t["slug"],
+            t["name"],
+            t["prefix"] + "…",
+            _when(t["created_at"]),
+            _when(t["revoked_at"]) if t["revoked_at"] else "",
+        )
+    console.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: int = typer.Argument(..., help="The token id from `wagate tokens list`."),
+) -> None:
+    """Revoke an API token."""
+    from wagate.services.tenancy import do_revoke_token
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        do_revoke_token(db, token_id, clock_from_spec(settings.clock).now())
+    except LookupError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        db.stop()
+    console.print(f"token {token_id} revoked")
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @app.command()

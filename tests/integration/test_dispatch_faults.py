@@ -126,3 +126,19 @@ async def test_clean_stop_gives_unsent_messages_back(tmp_path: Path) -> None:
             return outbox_size(again) == 0
 
         await eventually(drained, within=15)
+
+
+async def test_duplicated_and_reordered_receipts_apply_once_and_forward_only(wagate: Wagate) -> None:
+    sim = simulator(wagate)
+    sim.rules.faults.update({"duplicate_receipts": 1.0, "reorder_receipts": 1.0})
+    wamids = [await send_text(wagate) for _ in range(5)]
+
+    async def every_receipt_twice() -> bool:
+        return sim.receipts_delivered >= 5 * 3 * 2
+
+    await eventually(every_receipt_twice)
+    for wamid in wamids:
+        message = await wagate.message(wamid)
+        statuses = [h["status"] for h in message["history"]]  # type: ignore[attr-defined]
+        assert sorted(statuses) == sorted(["accepted", "sent", "delivered", "read"])  # each once
+        assert message["status"] == "read"  # never moved back by a late "sent" or "delivered"

@@ -9,7 +9,6 @@ that does not match the template's variables, 132012 for parameters that do not 
 from __future__ import annotations
 
 import functools
-
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass

@@ -117,5 +117,16 @@ def do_update_rate(db: Database, number_id: int, rate: int) -> PhoneNumber:
     return number
 
 
+def list_tokens(db: Database) -> list[dict[str, Any]]:
+    """Every API token's id, name, organization and first characters; never the token itself."""
+    return db.read_now(sql.tokens_of)
+
+
+def do_revoke_token(db: Database, token_id: int, now: float) -> None:
+    """Revoke a token; requests with it are refused once the token cache forgets it (5 s at most)."""
+    if not db.write_now(sql.RevokeToken(token_id, now)):
+        raise LookupError(f"no active token {token_id}")
+
+
 def list_numbers(db: Database) -> list[PhoneNumber]:
     return db.read_now(sql.all_numbers)

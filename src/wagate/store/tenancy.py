@@ -134,21 +134,17 @@ class IssueToken(Job[int]):
 
 @dataclass(slots=True)
 class RevokeToken(Job[bool]):
-    org_id: int
+    """Revoke an active token (of `org_id` when given: an organization revokes only its own)."""
+
     token_id: int
     now: float
+    org_id: int | None = None
 
     def run(self, conn: Connection) -> bool:
-        result = conn.execute(
-            update(api_tokens)
-            .where(
-                api_tokens.c.id == self.token_id,
-                api_tokens.c.org_id == self.org_id,
-                api_tokens.c.revoked_at.is_(None),
-            )
-            .values(revoked_at=self.now)
-        )
-        return bool(result.rowcount)
+        query = update(api_tokens).where(api_tokens.c.id == self.token_id, api_tokens.c.revoked_at.is_(None))
+        if self.org_id is not None:
+            query = query.where(api_tokens.c.org_id == self.org_id)
+        return bool(conn.execute(query.values(revoked_at=self.now)).rowcount)
 
 
 @dataclass(slots=True)
@@ -205,6 +201,22 @@ def org_by_token(conn: Connection, token: str) -> Organization | None:
         .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
     ).first()
     return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)
+
+
+def tokens_of(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(
+            api_tokens.c.id,
+            api_tokens.c.name,
+            api_tokens.c.prefix,
+            api_tokens.c.created_at,
+            api_tokens.c.revoked_at,
+            organizations.c.slug,
+        )
+        .join(organizations, organizations.c.id == api_tokens.c.org_id)
+        .order_by(api_tokens.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
 
 
 def org_by_slug(conn: Connection, slug: str) -> Organization | None:

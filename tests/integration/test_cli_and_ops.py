@@ -1,0 +1,88 @@
+"""The command line and the operations endpoints, as an operator uses them."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import Wagate
+from tests.helpers import Server, bootstrap, run_cli
+
+
+def test_bootstrap_once_then_new_tokens_and_number_management(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = bootstrap(home)
+    second = bootstrap(home)
+    assert first["phone_number_id"] == second["phone_number_id"] and first["waba_id"] == second["waba_id"]
+    assert first["token"] != second["token"]
+    numbers = json.loads(run_cli(home, "numbers", "list", "--json"))
+    assert [(n["id"], n["upstream"], n["rate"]) for n in numbers] == [
+        (first["phone_number_id"], "simulator", 80)
+    ]
+    run_cli(home, "numbers", "update", first["phone_number_id"], "--rate", "1000")
+    assert json.loads(run_cli(home, "numbers", "list", "--json"))[0]["rate"] == 1000
+    tokens = run_cli(home, "tokens", "list")
+    assert first["token"] not in tokens and first["token"][:12] in tokens  # only the first characters
+
+
+def test_rate_out_of_range_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ids = bootstrap(home)
+    for bad in ("0", "1001"):
+        try:
+            run_cli(home, "numbers", "update", ids["phone_number_id"], "--rate", bad)
+        except AssertionError as exc:
+            assert "between 1 and 1000" in str(exc) or "rate" in str(exc)
+        else:
+            raise AssertionError(f"rate {bad} was accepted")
+
+
+def test_serve_health_metrics_docs_and_a_revoked_token(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ids = bootstrap(home)
+    with Server(home) as server:
+        headers = {"Authorization": f"Bearer {ids['token']}"}
+        assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+        sent = httpx.post(
+            f"{server.url}/v23.0/{ids['phone_number_id']}/messages",
+            headers=headers,
+            json={
+                "messaging_product": "whatsapp",
+                "to": "+16505551234",
+                "type": "template",
+                "template": {"name": "hello_world", "language": {"code": "en_US"}},
+            },
+        )
+        assert sent.status_code == 200
+        metrics = httpx.get(f"{server.url}/metrics").text
+        for name in (
+            "wagate_messages_accepted_total 1.0",
+            "wagate_queue_depth",
+            "wagate_dispatch_latency_seconds",
+            "wagate_messages_failed",
+            "wagate_messages_sent",
+        ):
+            assert name in metrics
+        docs = httpx.get(f"{server.url}/docs")
+        assert docs.status_code == 200 and "/{version}/{phone_number_id}/messages" in docs.text
+        assert httpx.get(f"{server.url}/openapi.json").json()["openapi"].startswith("3.")
+        tokens = json.loads(run_cli(home, "tokens", "list", "--json"))
+        token_id = next(t["id"] for t in tokens if ids["token"].startswith(t["prefix"]))
+        run_cli(home, "tokens", "revoke", str(token_id))
+        deadline = time.monotonic() + 10  # the server's token cache forgets within 5 s
+        status = 200
+        while time.monotonic() < deadline and status != 401:
+            status = httpx.get(f"{server.url}/v23.0/{ids['phone_number_id']}", headers=headers).status_code
+            time.sleep(0.1)
+        assert status == 401
+
+
+async def test_metrics_count_accepted_and_failed(wagate: Wagate) -> None:
+    await wagate.send(
+        {"messaging_product": "whatsapp", "to": "+79161230000", "type": "text", "text": {"body": "x"}}
+    )
+    body = (await wagate.client.get("/metrics")).text
+    assert "wagate_messages_accepted_total 1.0" in body
