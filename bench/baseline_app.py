@@ -11,8 +11,10 @@ from typing import Any
 
 import uvicorn
 
-ANSWER = (b'{"messaging_product":"whatsapp","contacts":[{"input":"+79160000000","wa_id":"79160000000"}],'
-          b'"messages":[{"id":"wamid.V0cBAAAAAAAAAAAAAAAAAAAAAAA"}]}')
+ANSWER = (
+    b'{"messaging_product":"whatsapp","contacts":[{"input":"+79160000000","wa_id":"79160000000"}],'
+    b'"messages":[{"id":"wamid.V0cBAAAAAAAAAAAAAAAAAAAAAAA"}]}'
+)
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -30,11 +32,20 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while more:
         message = await receive()
         more = message.get("more_body", False)
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
     await send({"type": "http.response.body", "body": ANSWER})
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools",
-                log_level="warning", access_log=False, proxy_headers=False)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )

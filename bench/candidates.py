@@ -16,10 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import BaselineServer, machine, require_wrk
 from tests.helpers import free_port
 
-BODY = b'{"messaging_product":"whatsapp","to":"+79161234567","type":"text","text":{"body":"Your order is ready"}}'
+from bench.common import BaselineServer, machine, require_wrk
+
+BODY = (
+    b'{"messaging_product":"whatsapp","to":"+79161234567","type":"text",'
+    b'"text":{"body":"Your order is ready"}}'
+)
 
 
 def per_call_us(fn: object, n: int = 50_000) -> float:
@@ -33,7 +37,9 @@ def per_call_us(fn: object, n: int = 50_000) -> float:
 def validation() -> dict[str, float | str]:
     from wagate.cloudapi.send import parse_send_request
 
-    results: dict[str, float | str] = {"msgspec (wagate parse_send_request)": per_call_us(lambda: parse_send_request(BODY))}
+    results: dict[str, float | str] = {
+        "msgspec (wagate parse_send_request)": per_call_us(lambda: parse_send_request(BODY))
+    }
     results["json.loads only (no validation)"] = per_call_us(lambda: json.loads(BODY))
     if importlib.util.find_spec("pydantic"):
         from pydantic import BaseModel, Field
@@ -85,7 +91,7 @@ async def client_rate(kind: str, url: str, seconds: float = 5.0) -> float:
     return done / seconds
 
 
-STARLETTE_APP = '''
+STARLETTE_APP = """
 from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
@@ -94,7 +100,7 @@ async def send(request):
     parse_send_request(await request.body())
     return Response(b'{"messages":[{"id":"wamid.x"}]}', media_type="application/json")
 app = Starlette(routes=[Route("/{version}/{pid}/messages", send, methods=["POST"])])
-'''
+"""
 
 
 def web_stacks(seconds: int = 8) -> dict[str, float | str]:
@@ -103,27 +109,67 @@ def web_stacks(seconds: int = 8) -> dict[str, float | str]:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "starlette_app.py").write_text(STARLETTE_APP)
         lua = Path(tmp, "post.lua")
-        lua.write_text(f"wrk.method = 'POST'\nwrk.body = '{BODY.decode()}'\n"
-                       "wrk.headers['Content-Type'] = 'application/json'\n")
+        lua.write_text(
+            f"wrk.method = 'POST'\nwrk.body = '{BODY.decode()}'\n"
+            "wrk.headers['Content-Type'] = 'application/json'\n"
+        )
         servers = {
-            "uvicorn + bare ASGI": ["uvicorn", "--loop", "uvloop", "--http", "httptools", "bench.baseline_app:app"],
-            "uvicorn + Starlette + msgspec": ["uvicorn", "--loop", "uvloop", "--http", "httptools", "starlette_app:app"],
+            "uvicorn + bare ASGI": [
+                "uvicorn",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "bench.baseline_app:app",
+            ],
+            "uvicorn + Starlette + msgspec": [
+                "uvicorn",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "starlette_app:app",
+            ],
         }
         if importlib.util.find_spec("granian"):
-            servers["granian + bare ASGI"] = ["granian", "--interface", "asgi", "--no-ws", "bench.baseline_app:app"]
-            servers["granian + Starlette + msgspec"] = ["granian", "--interface", "asgi", "--no-ws", "starlette_app:app"]
+            servers["granian + bare ASGI"] = [
+                "granian",
+                "--interface",
+                "asgi",
+                "--no-ws",
+                "bench.baseline_app:app",
+            ]
+            servers["granian + Starlette + msgspec"] = [
+                "granian",
+                "--interface",
+                "asgi",
+                "--no-ws",
+                "starlette_app:app",
+            ]
         else:
             results["granian"] = "not installed"
         for name, command in servers.items():
             port = free_port()
             env = {**os.environ, "PYTHONPATH": f"{tmp}:{Path(__file__).parent.parent}"}
-            process = subprocess.Popen([*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                [*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
                 time.sleep(2.0)
-                out = subprocess.run([wrk, "-t2", "-c64", f"-d{seconds}s", "-s", str(lua),
-                                      f"http://127.0.0.1:{port}/v23.0/1/messages"],
-                                     capture_output=True, text=True, check=True).stdout
+                out = subprocess.run(
+                    [
+                        wrk,
+                        "-t2",
+                        "-c64",
+                        f"-d{seconds}s",
+                        "-s",
+                        str(lua),
+                        f"http://127.0.0.1:{port}/v23.0/1/messages",
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
                 results[name] = float(out.split("Requests/sec:")[1].split()[0])
             finally:
                 process.terminate()

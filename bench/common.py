@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from tests.helpers import free_port
 
 LUA = Path(__file__).parent / "lua"
@@ -30,7 +29,12 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 @dataclass
@@ -47,7 +51,10 @@ class Result:
         main = ", ".join(f"{k}={v:g}" for k, v in self.figures.items())
         base = ", ".join(f"{k}={v:g}" for k, v in self.baseline.items())
         verdict = "PASS" if self.passed else "FAIL"
-        return f"{self.workload:4} {verdict:4} | {main} | baseline: {base} | ratio {self.ratio:.3f} | target: {self.target}"
+        return (
+            f"{self.workload:4} {verdict:4} | {main} | baseline: {base} | ratio {self.ratio:.3f}"
+            f" | target: {self.target}"
+        )
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "machine": machine()}, ensure_ascii=False)
@@ -69,17 +76,38 @@ def require_wrk() -> str:
     return wrk
 
 
-def run_wrk(url: str, script: Path, *, duration: float, connections: int = 64, threads: int = 2,
-            env: dict[str, str] | None = None) -> WrkRun:
+def run_wrk(
+    url: str,
+    script: Path,
+    *,
+    duration: float,
+    connections: int = 64,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> WrkRun:
     out = subprocess.run(
-        [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{int(duration)}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True,
+        [
+            require_wrk(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{int(duration)}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
         timeout=duration + 60,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     counts = re.search(r"WRK_COUNTS ok=(\d+) other=(\d+)", out)
     ok, other = (int(counts.group(1)), int(counts.group(2))) if counts else (0, 0)
-    latency = {f"p{m.group(1)}": float(m.group(2)) for m in re.finditer(r"WRK_LATENCY p([\d.]+)=([\d.]+)", out)}
+    latency = {
+        f"p{m.group(1)}": float(m.group(2)) for m in re.finditer(r"WRK_LATENCY p([\d.]+)=([\d.]+)", out)
+    }
     return WrkRun(rps, ok, other, latency, out)
 
 
@@ -91,8 +119,9 @@ class BaselineServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> BaselineServer:
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.baseline_app", str(self.port)],
-                                        cwd=Path(__file__).parent.parent)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.baseline_app", str(self.port)], cwd=Path(__file__).parent.parent
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

@@ -17,7 +17,9 @@ WORKLOADS: dict[str, Callable[[float], Result]] = {"W1": w1_accept.run, "W2": w2
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS), help=f"any of {', '.join(WORKLOADS)}")
+    parser.add_argument(
+        "workloads", nargs="*", default=list(WORKLOADS), help=f"any of {', '.join(WORKLOADS)}"
+    )
     parser.add_argument("--duration", type=float, default=30.0, help="seconds each workload is measured")
     args = parser.parse_args()
     unknown = [w for w in args.workloads if w not in WORKLOADS]
