@@ -39,6 +39,22 @@ class Settings:
     retry_base: float = 1.0
     retry_max: float = 15 * 60.0
     idempotency_ttl: float = 24 * 3600.0
+    # Meta: the app's secret signs webhooks both ways; the verify token answers Meta's handshake.
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    graph_base_url: str = "https://graph.facebook.com"
+    graph_version: str = "v23.0"
+    # Outbound calls to private, loopback and link-local addresses are refused unless this is set.
+    allow_private_targets: bool = False
+    # Webhooks to the business
+    webhook_max_age: float = 7 * 24 * 3600.0
+    webhook_concurrency: int = 4
+    webhook_timeout: float = 10.0
+    webhook_retry_base: float = 5.0
+    webhook_retry_max: float = 3600.0
+    # Media
+    media_retention: float = 30 * 24 * 3600.0
+    media_link_max_bytes: int = 100 * 1024 * 1024
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
 
     @property

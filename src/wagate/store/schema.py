@@ -52,6 +52,8 @@ business_accounts = Table(
     Column("org_id", ForeignKey("organizations.id"), nullable=False, index=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
+    # The `cloud` upstream's credential for this account (Meta's system-user token).
+    Column("access_token", Text),
 )
 
 phone_numbers = Table(
@@ -138,6 +140,7 @@ messages = Table(
     Column("template_name", String(512)),
     Column("callback_data", String(512)),
     Column("context_wamid", String(80)),
+    Column("conversation_id", BigInteger),
     Column("upstream_id", String(128)),
     Column("error_code", Integer),
     Column("error_title", String(200)),
@@ -146,6 +149,7 @@ messages = Table(
     Column("updated_at", Float, nullable=False),
     Index("ix_messages_upstream", "phone_number_id", "upstream_id", unique=True),
     Index("ix_messages_org_created", "org_id", "created_at"),
+    Index("ix_messages_conversation", "conversation_id", "created_at"),
 )
 
 # The durable outbox: a row per outbound message not yet handed to the upstream.
@@ -211,4 +215,121 @@ inbound_events = Table(
     Column("received_at", Float, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("processed_at", Float),
+)
+
+# One thread per contact and business number. `waiting_since` is set while it waits for a person.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("phone_number_id", BigInteger, nullable=False),
+    Column("wa_id", String(32), nullable=False),
+    Column("state", String(10), nullable=False),  # open | pending | resolved
+    Column("assignee", String(200)),
+    Column("waiting_since", Float),
+    Column("last_message_at", Float, nullable=False),
+    Column("last_inbound_at", Float),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("phone_number_id", "wa_id"),
+    Index("ix_conversations_org_updated", "org_id", "last_message_at"),
+)
+
+# Events for the business (the catalogue is in docs/events.md), written in the commit that decided
+# them. `meta_value` is the Meta `changes[].value` for subscribers of Meta's format, with wagate's ids.
+events = Table(
+    "events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("phone_number_id", BigInteger),
+    Column("waba_id", BigInteger),
+    Column("field", String(60)),
+    Column("payload", Text, nullable=False),
+    Column("meta_value", Text),
+    Column("created_at", Float, nullable=False),
+    Column("fanned_out", SmallInteger, nullable=False, server_default="0"),
+    Index("ix_events_fan_out", "fanned_out", "id"),
+    Index("ix_events_org_created", "org_id", "created_at"),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("format", String(10), nullable=False),  # meta | wagate
+    Column("secret", Text, nullable=False),
+    Column("verify_token", Text),
+    Column("phone_number_ids", Text),  # JSON list, or NULL for every number
+    Column("event_types", Text),  # JSON list, or NULL for every event
+    Column("max_concurrency", Integer, nullable=False, server_default="4"),
+    Column("active", SmallInteger, nullable=False, server_default="1"),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("subscription_id", BigInteger, nullable=False),
+    Column("event_id", BigInteger, nullable=False),  # events.id
+    Column("state", String(10), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("lease_until", Float),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("delivered_at", Float),
+    UniqueConstraint("subscription_id", "event_id"),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
+)
+
+media = Table(
+    "media",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),  # a Graph id
+    Column("org_id", BigInteger, nullable=False, index=True),
+    Column("phone_number_id", BigInteger, nullable=False),
+    Column("mime_type", String(128), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("filename", String(255)),
+    Column("storage_key", String(255), nullable=False),
+    Column("source", String(10), nullable=False),  # upload | inbound | link
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Column("deleted_at", Float),
+)
+
+# The upstream's id for a wagate media object, per business number (uploaded lazily, or inbound).
+media_upstream = Table(
+    "media_upstream",
+    metadata,
+    Column("media_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("phone_number_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("upstream_media_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_media_upstream_id", "phone_number_id", "upstream_media_id", unique=True),
+)
+
+# What customers told Meta about marketing messages (`user_preferences` webhooks).
+contact_preferences = Table(
+    "contact_preferences",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("wa_id", String(32), nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("value", String(20), nullable=False),
+    Column("detail", Text),
+    Column("at", Float, nullable=False),
+    UniqueConstraint("org_id", "wa_id", "category", "at", "value"),
 )

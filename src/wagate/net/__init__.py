@@ -1,0 +1,1 @@
+"""Outbound network access: every URL wagate fetches or calls goes through these checks."""
