@@ -55,3 +55,15 @@ class Upstream(Protocol):
     async def send(self, number: NumberRef, payload: dict[str, Any]) -> str:
         """Hand one message (Meta's send body) to WhatsApp; returns the upstream's message id."""
         ...
+
+    async def mark_read(self, number: NumberRef, upstream_message_id: str, typing: bool) -> None:
+        """Forward a read receipt (and a typing indicator) for a message the customer sent."""
+        ...
+
+    async def upload_media(self, number: NumberRef, data: bytes, mime_type: str, filename: str | None) -> str:
+        """Upload a file for `number`; returns the upstream's media id."""
+        ...
+
+    async def download_media(self, number: NumberRef, upstream_media_id: str) -> tuple[bytes, str]:
+        """The bytes and MIME type of a media object the upstream holds (inbound media)."""
+        ...

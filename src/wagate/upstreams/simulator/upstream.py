@@ -20,7 +20,7 @@ from typing import Any
 
 from wagate.clock import Clock
 from wagate.cloudapi.webhooks import MAX_CHANGES_PER_POST, error_object, messages_envelope, status_event
-from wagate.ids import new_wamid
+from wagate.ids import new_graph_id, new_wamid
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
 from wagate.upstreams.simulator.journal import Journal, read_journal
@@ -64,6 +64,9 @@ class SimulatorUpstream:
         self._by_callback: dict[str, str] = {}
         self.accepted = 0
         self.receipts_delivered = 0
+        self.read_marks: list[tuple[int, str, bool]] = []
+        # Media the simulated network holds: uploads from wagate and files customers sent.
+        self.media: dict[str, tuple[bytes, str, int]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, ingest: IngestFn) -> None:
@@ -127,6 +130,23 @@ class SimulatorUpstream:
         if rules.roll(rules.faults.timeout):
             raise UpstreamError(131000, "upstream timed out", outcome_unknown=True)
         return sim_id
+
+    async def mark_read(self, number: NumberRef, upstream_message_id: str, typing: bool) -> None:
+        """The customer's phone shows the message read (and a typing indicator); nothing is reported."""
+        self.read_marks.append((number.id, upstream_message_id, typing))
+        if len(self.read_marks) > 10_000:
+            del self.read_marks[:5_000]
+
+    async def upload_media(self, number: NumberRef, data: bytes, mime_type: str, filename: str | None) -> str:
+        media_id = str(new_graph_id())
+        self.media[media_id] = (data, mime_type, number.id)
+        return media_id
+
+    async def download_media(self, number: NumberRef, upstream_media_id: str) -> tuple[bytes, str]:
+        found = self.media.get(upstream_media_id)
+        if found is None or found[2] != number.id:
+            raise UpstreamError(131052, f"no media {upstream_media_id} for this number")
+        return found[0], found[1]
 
     def _schedule_receipts(
         self,
