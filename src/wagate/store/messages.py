@@ -10,8 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, text, tuple_, update
 
 from wagate.store.db import BatchJob, Job
+from wagate.store.events import record_events
 from wagate.store.schema import idempotency_keys, message_statuses, messages, outbox
 from wagate.store.sql import insert_ignore
+from wagate.store.status_events import StatusChange, status_events
+from wagate.store.tenancy import numbers_by_id
 
 
 # -- accepting --------------------------------------------------------------------------------------
@@ -435,6 +438,36 @@ def record_failures(conn: Connection, failures: list[tuple[int, float, int, str,
             for mid, now, c, t, d in failures
         ],
     )
+    # The business hears of a failure after its 2xx like of any other status.
+    rows = conn.execute(
+        select(
+            messages.c.id,
+            messages.c.org_id,
+            messages.c.phone_number_id,
+            messages.c.wamid,
+            messages.c.wa_id,
+            messages.c.callback_data,
+        ).where(messages.c.id.in_([f[0] for f in failures]))
+    ).all()
+    numbers = numbers_by_id(conn, {row.phone_number_id for row in rows})
+    by_id = {f[0]: f for f in failures}
+    changes = []
+    for row in rows:
+        _, now, code, title, details = by_id[row.id]
+        changes.append(
+            StatusChange(
+                row.org_id,
+                numbers[row.phone_number_id],
+                row.wamid,
+                row.wa_id,
+                "failed",
+                now,
+                row.callback_data,
+                {"code": code, "title": title, "details": details},
+            )
+        )
+    if changes:
+        record_events(conn, status_events(conn, changes, changes[0].timestamp))
 
 
 # -- reads ------------------------------------------------------------------------------------------

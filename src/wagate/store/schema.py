@@ -140,7 +140,6 @@ messages = Table(
     Column("template_name", String(512)),
     Column("callback_data", String(512)),
     Column("context_wamid", String(80)),
-    Column("conversation_id", BigInteger),
     Column("upstream_id", String(128)),
     Column("error_code", Integer),
     Column("error_title", String(200)),
@@ -149,7 +148,8 @@ messages = Table(
     Column("updated_at", Float, nullable=False),
     Index("ix_messages_upstream", "phone_number_id", "upstream_id", unique=True),
     Index("ix_messages_org_created", "org_id", "created_at"),
-    Index("ix_messages_conversation", "conversation_id", "created_at"),
+    # A conversation's messages: one contact with one business number.
+    Index("ix_messages_thread", "phone_number_id", "wa_id", "created_at"),
 )
 
 # The durable outbox: a row per outbound message not yet handed to the upstream.

@@ -242,6 +242,15 @@ def number_by_id(conn: Connection, number_id: int) -> PhoneNumber | None:
     return None if row is None else _number(row)
 
 
+def numbers_by_id(conn: Connection, ids: set[int]) -> dict[int, PhoneNumber]:
+    if not ids:
+        return {}
+    return {
+        int(row.id): _number(row)
+        for row in conn.execute(select(phone_numbers).where(phone_numbers.c.id.in_(list(ids))))
+    }
+
+
 def all_numbers(conn: Connection) -> list[PhoneNumber]:
     return [_number(row) for row in conn.execute(select(phone_numbers).order_by(phone_numbers.c.created_at))]
 

@@ -1,0 +1,152 @@
+"""Applying what Meta reports besides messages: templates, preferences, the account and its numbers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from wagate.store.events import NewEvent, record_events
+from wagate.store.schema import business_accounts, contact_preferences, templates
+from wagate.store.sql import insert_ignore
+
+log = logging.getLogger(__name__)
+
+_EVENT_TYPES = {
+    "message_template_status_update": "template.status",
+    "message_template_quality_update": "template.quality",
+    "template_category_update": "template.category",
+    "user_preferences": "contact.preferences",
+}
+# Template statuses wagate keeps (Meta's webhook events also name transitions such as FLAGGED).
+_TEMPLATE_STATUSES = frozenset(
+    {
+        "APPROVED",
+        "PENDING",
+        "REJECTED",
+        "PAUSED",
+        "DISABLED",
+        "IN_APPEAL",
+        "PENDING_DELETION",
+        "DELETED",
+        "ARCHIVED",
+        "LIMIT_EXCEEDED",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    waba_id: str
+    field: str
+    value: dict[str, Any]
+    time: float | None
+
+
+def apply_account_changes(conn: Connection, changes: list[AccountChange], now: float) -> None:
+    if not changes:
+        return
+    owners = _owners(conn, {c.waba_id for c in changes})
+    new_events = []
+    for change in changes:
+        try:
+            waba_id = int(change.waba_id)
+        except ValueError:
+            waba_id = -1
+        org_id = owners.get(waba_id)
+        if org_id is None:
+            log.warning(
+                "ingest: kept a %s change for unknown business account %s in the raw event only",
+                change.field,
+                change.waba_id,
+            )
+            continue
+        if change.field == "message_template_status_update":
+            _template_status(conn, waba_id, change.value, now)
+        elif change.field == "user_preferences":
+            new_events.extend(_preferences(conn, org_id, waba_id, change, now))
+            continue
+        elif change.field not in _EVENT_TYPES:
+            log.info("ingest: %s change recorded as account.update", change.field)
+        kind = _EVENT_TYPES.get(change.field, "account.update")
+        new_events.append(
+            NewEvent(
+                org_id,
+                kind,
+                {"field": change.field, "value": change.value},
+                now,
+                waba_id=waba_id,
+                field=change.field,
+                meta_value=change.value,
+            )
+        )
+    record_events(conn, new_events)
+
+
+def _owners(conn: Connection, raw_ids: set[str]) -> dict[int, int]:
+    ids = [int(r) for r in raw_ids if r.isdigit()]
+    if not ids:
+        return {}
+    rows = conn.execute(
+        select(business_accounts.c.id, business_accounts.c.org_id).where(business_accounts.c.id.in_(ids))
+    )
+    return {int(row.id): int(row.org_id) for row in rows}
+
+
+def _template_status(conn: Connection, waba_id: int, value: dict[str, Any], now: float) -> None:
+    status = str(value.get("event", "")).upper()
+    template_id = value.get("message_template_id")
+    if status not in _TEMPLATE_STATUSES or not isinstance(template_id, int | str):
+        return
+    conn.execute(
+        update(templates)
+        .where(templates.c.id == int(template_id), templates.c.waba_id == waba_id)
+        .values(status=status, updated_at=now)
+    )
+
+
+def _preferences(
+    conn: Connection, org_id: int, waba_id: int, change: AccountChange, now: float
+) -> list[NewEvent]:
+    """Marketing stop/resume from the customer, kept per contact (consent builds on it) and told."""
+    rows, out = [], []
+    for preference in change.value.get("user_preferences") or ():
+        if not isinstance(preference, dict) or not isinstance(preference.get("wa_id"), str):
+            continue
+        try:
+            at = float(preference.get("timestamp", now))
+        except (TypeError, ValueError):
+            at = now
+        row = {
+            "org_id": org_id,
+            "wa_id": preference["wa_id"],
+            "category": str(preference.get("category", "marketing_messages")),
+            "value": str(preference.get("value", "")),
+            "detail": preference.get("detail"),
+            "at": at,
+        }
+        rows.append(row)
+        payload = {
+            "field": change.field,
+            "value": change.value,
+            "wa_id": row["wa_id"],
+            "category": row["category"],
+            "preference": row["value"],
+            "timestamp": at,
+        }
+        out.append(
+            NewEvent(
+                org_id,
+                "contact.preferences",
+                payload,
+                now,
+                waba_id=waba_id,
+                field=change.field,
+                meta_value={"messaging_product": "whatsapp", "user_preferences": [preference]},
+            )
+        )
+    if rows:
+        conn.execute(insert_ignore(conn, contact_preferences), rows)
+    return out

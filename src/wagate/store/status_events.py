@@ -1,0 +1,109 @@
+"""`message.status` events for the business, in both formats (see docs/events.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, tuple_
+
+from wagate.domain.tenancy import PhoneNumber
+from wagate.store.events import NewEvent
+from wagate.store.schema import contacts
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A status newly recorded for an outbound message, with what the business needs to hear of it."""
+
+    org_id: int
+    number: PhoneNumber
+    wamid: str
+    recipient: str
+    status: str
+    timestamp: float
+    callback_data: str | None
+    error: dict[str, Any] | None = None  # {"code", "title", "details"}
+    pricing: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+
+
+def digits(display_phone_number: str) -> str:
+    return "".join(ch for ch in display_phone_number if ch.isdigit())
+
+
+def metadata(number: PhoneNumber) -> dict[str, str]:
+    return {"display_phone_number": digits(number.display_phone_number), "phone_number_id": str(number.id)}
+
+
+def user_ids(conn: Connection, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """Business-scoped user ids known for (organization, wa_id) pairs."""
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        select(contacts.c.org_id, contacts.c.wa_id, contacts.c.user_id).where(
+            tuple_(contacts.c.org_id, contacts.c.wa_id).in_(list(pairs)), contacts.c.user_id.is_not(None)
+        )
+    )
+    return {(row.org_id, row.wa_id): row.user_id for row in rows}
+
+
+def status_events(conn: Connection, changes: list[StatusChange], now: float) -> list[NewEvent]:
+    known_users = user_ids(conn, {(c.org_id, c.recipient) for c in changes})
+    out = []
+    for change in changes:
+        user_id = known_users.get((change.org_id, change.recipient))
+        status: dict[str, Any] = {
+            "id": change.wamid,
+            "status": change.status,
+            "timestamp": str(int(change.timestamp)),
+            "recipient_id": change.recipient,
+        }
+        if user_id:
+            status["recipient_user_id"] = user_id
+        if change.callback_data is not None:
+            status["biz_opaque_callback_data"] = change.callback_data
+        if change.conversation is not None:
+            status["conversation"] = change.conversation
+        if change.pricing is not None:
+            status["pricing"] = change.pricing
+        if change.error is not None:
+            status["errors"] = [
+                {
+                    "code": change.error["code"],
+                    "title": change.error["title"],
+                    "message": change.error["title"],
+                    "error_data": {"details": change.error.get("details") or change.error["title"]},
+                }
+            ]
+        contact: dict[str, Any] = {"wa_id": change.recipient}
+        if user_id:
+            contact["user_id"] = user_id
+        meta_value = {
+            "messaging_product": "whatsapp",
+            "metadata": metadata(change.number),
+            "contacts": [contact],
+            "statuses": [status],
+        }
+        payload = {
+            "message_id": change.wamid,
+            "recipient": change.recipient,
+            "status": change.status,
+            "timestamp": change.timestamp,
+            "biz_opaque_callback_data": change.callback_data,
+            "error": change.error,
+            "pricing": change.pricing,
+        }
+        out.append(
+            NewEvent(
+                change.org_id,
+                "message.status",
+                payload,
+                now,
+                change.number.id,
+                change.number.waba_id,
+                "messages",
+                meta_value,
+            )
+        )
+    return out
