@@ -42,7 +42,13 @@ class Wagate:
 
 
 def make_settings(home: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"home": home, "simulator": FAST_RECEIPTS, "retry_base": 0.05}
+    values: dict[str, object] = {
+        "home": home,
+        "simulator": FAST_RECEIPTS,
+        "retry_base": 0.05,
+        "meta_app_secret": "test-app-secret",
+        "meta_verify_token": "test-verify-token",
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

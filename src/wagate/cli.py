@@ -22,6 +22,10 @@ numbers_app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
 app.add_typer(numbers_app, name="numbers")
 tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
+webhooks_app = typer.Typer(
+    help="Webhooks to the business: subscriptions and deliveries.", no_args_is_help=True
+)
+app.add_typer(webhooks_app, name="webhooks")
 console = Console(soft_wrap=True)
 
 
@@ -82,6 +86,7 @@ def bootstrap(
     as_json: bool = typer.Option(False, "--json", help="Print {token, phone_number_id, waba_id} as JSON."),
 ) -> None:
     """Create the demo organization once (simulator number, seeded templates) and issue a new token."""
+    from wagate.services.meta_app import ensure_demo_meta_app
     from wagate.services.tenancy import do_bootstrap
 
     settings = load_settings()
@@ -90,10 +95,13 @@ def bootstrap(
         result = do_bootstrap(db, clock_from_spec(settings.clock).now())
     finally:
         db.stop()
+    meta_app = ensure_demo_meta_app(settings)
     data = {
         "token": result.token,
         "phone_number_id": str(result.phone_number_id),
         "waba_id": str(result.waba_id),
+        "app_secret": meta_app.app_secret,
+        "verify_token": meta_app.verify_token,
     }
     if as_json:
         print(json.dumps(data))
@@ -103,7 +111,10 @@ def bootstrap(
     )
     for key, value in data.items():
         console.print(f"  {key}: [bold]{value}[/bold]")
-    console.print("The token is shown once; keep it.")
+    console.print(
+        "The token is shown once; keep it. app_secret and verify_token belong to the Meta app "
+        "whose webhooks arrive at /webhooks/meta."
+    )
 
 
 @numbers_app.command("list")
@@ -209,6 +220,74 @@ def tokens_revoke(
 
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@webhooks_app.command("list")
+def webhooks_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List webhook subscriptions of every organization (never their secrets)."""
+    from wagate.services.webhooks import all_subscriptions
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        subs = all_subscriptions(db)
+    finally:
+        db.stop()
+    rows: list[dict[str, Any]] = [
+        {
+            "id": s.id,
+            "organization_id": s.org_id,
+            "url": s.url,
+            "format": s.format,
+            "phone_number_ids": None if s.phone_number_ids is None else [str(n) for n in s.phone_number_ids],
+            "event_types": s.event_types,
+            "max_concurrency": s.max_concurrency,
+            "active": s.active,
+        }
+        for s in subs
+    ]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("id", "organization", "url", "format", "numbers", "events", "concurrency", "active")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["organization_id"]),
+            r["url"],
+            r["format"],
+            ", ".join(r["phone_number_ids"] or ["all"]),
+            ", ".join(r["event_types"] or ["all"]),
+            str(r["max_concurrency"]),
+            "yes" if r["active"] else "no",
+        )
+    console.print(table)
+
+
+@webhooks_app.command("replay")
+def webhooks_replay(
+    subscription: int = typer.Option(None, "--subscription", help="Only this subscription's deliveries."),
+    state: str = typer.Option(
+        None, "--state", help="Only deliveries in this state: dead, delivered, pending."
+    ),
+    since: float = typer.Option(None, "--since", help="Only events created at or after this Unix time."),
+) -> None:
+    """Send deliveries again, due now with their attempts reset (dead ones when no filter is given)."""
+    from wagate.errors import ApiError
+    from wagate.services.webhooks import replay_deliveries
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        count = replay_deliveries(
+            db, clock_from_spec(settings.clock).now(), subscription_id=subscription, state=state, since=since
+        )
+    except ApiError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    finally:
+        db.stop()
+    console.print(f"{count} deliveries replayed")
 
 
 @app.command()

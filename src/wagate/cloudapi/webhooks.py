@@ -80,7 +80,10 @@ def messages_envelope(
                         "value": {
                             "messaging_product": "whatsapp",
                             "metadata": {
-                                "display_phone_number": display_phone_number,
+                                # Meta gives the business number as digits only.
+                                "display_phone_number": "".join(
+                                    c for c in display_phone_number if c.isdigit()
+                                ),
                                 "phone_number_id": str(number_id),
                             },
                             **value,
@@ -102,6 +105,7 @@ def status_event(
     callback_data: str | None = None,
     category: str | None = None,
     errors: list[dict[str, Any]] | None = None,
+    recipient_user_id: str | None = None,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "id": upstream_id,
@@ -109,6 +113,8 @@ def status_event(
         "timestamp": str(int(timestamp)),
         "recipient_id": recipient_id,
     }
+    if recipient_user_id is not None:
+        event["recipient_user_id"] = recipient_user_id
     if callback_data is not None:
         event["biz_opaque_callback_data"] = callback_data
     if category is not None and status in ("sent", "delivered"):

@@ -19,6 +19,7 @@ from wagate.services.runtime import Runtime
 from wagate.store import messages as store
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.schema import contacts
+from wagate.upstreams.base import NumberRef, UpstreamError
 
 _encoder = msgspec.json.Encoder()
 
@@ -166,15 +167,25 @@ def _wa_id_of_user(conn: Connection, org_id: int, user_id: str) -> str | None:
 async def do_mark_read(
     rt: Runtime, org: Organization, number: PhoneNumber, request: SendRequest
 ) -> tuple[int, bytes]:
-    """A read receipt (and typing indicator) for a message the customer sent to this number."""
+    """A read receipt (and typing indicator) for a message the customer sent to this number, forwarded
+    to the upstream; that message and every earlier one in the thread become read."""
     message_id = request.read_message_id or ""
-    known = await rt.db.read(lambda conn: store.message_exists(conn, org.id, message_id))
-    if known is None or known[0] != "in":
+    found = await rt.db.read(lambda conn: store.inbound_message(conn, org.id, number.id, message_id))
+    if found is None:
         raise GraphError(
             100,
             f"message_id: no message {message_id} received by this number",
             message="(#100) Invalid parameter",
         )
+    upstream = rt.upstreams.get(number.upstream)
+    if upstream is None:
+        raise GraphError(131000, f"the upstream {number.upstream!r} of this number is not running")
+    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    try:
+        await upstream.mark_read(ref, found.upstream_id, request.kind == "typing")
+    except UpstreamError as exc:
+        raise GraphError(exc.code, exc.details or exc.title) from exc
+    await rt.db.write(store.MarkRead(number.id, found.wa_id, found.created_at, rt.clock.now()))
     return 200, SUCCESS
 
 

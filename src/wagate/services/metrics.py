@@ -40,6 +40,9 @@ class Metrics:
         self.in_doubt = Counter(
             "wagate_sends_in_doubt", "Sends whose outcome was unknown", registry=self.registry
         )
+        self.webhooks_refused = Counter(
+            "wagate_meta_webhooks_refused", "Meta webhooks refused: bad signature", registry=self.registry
+        )
         self.events_ingested = Counter(
             "wagate_events_ingested",
             "Upstream webhook envelopes ingested",

@@ -9,6 +9,7 @@ from wagate.clock import Clock
 from wagate.domain.templates import StoredTemplate
 from wagate.domain.tenancy import Organization, PhoneNumber
 from wagate.services.cache import TtlCache
+from wagate.services.meta_app import MetaApp
 from wagate.services.metrics import Metrics
 from wagate.settings import Settings
 from wagate.store.db import Database
@@ -33,6 +34,7 @@ class Runtime:
     upstreams: dict[str, Upstream]
     metrics: Metrics
     simulator: SimulatorUpstream | None = None
+    meta_app: MetaApp = field(default_factory=lambda: MetaApp("", ""))
     waker: Waker = field(default_factory=Waker)
     tokens: TtlCache[str, Organization] = field(default_factory=lambda: TtlCache(5.0))
     numbers: TtlCache[int, PhoneNumber] = field(default_factory=lambda: TtlCache(2.0))

@@ -169,7 +169,7 @@ class Database:
                 for job, fut in batch:
                     try:
                         with conn.begin():
-                            res = job.run(conn)
+                            res = _run_grouped(conn, [job])[0]
                         outcomes.append((fut, True, res))
                     except Exception as one_exc:
                         outcomes.append((fut, False, one_exc))

@@ -224,19 +224,19 @@ def _touch_conversations(
             state, waiting = "pending", at
         elif asks and state == "pending" and waiting is None:
             waiting = at
-        updates.append({"id": row.id, "state": state, "waiting_since": waiting, "at": at, "now": now})
+        updates.append({"b_id": row.id, "b_state": state, "b_waiting": waiting, "b_at": at, "b_now": now})
     if inserts:
         conn.execute(conversations.insert(), inserts)
     if updates:
         conn.execute(
             update(conversations)
-            .where(conversations.c.id == bindparam("id"))
+            .where(conversations.c.id == bindparam("b_id"))
             .values(
-                state=bindparam("state"),
-                waiting_since=bindparam("waiting_since"),
-                last_message_at=bindparam("at"),
-                last_inbound_at=bindparam("at"),
-                updated_at=bindparam("now"),
+                state=bindparam("b_state"),
+                waiting_since=bindparam("b_waiting"),
+                last_message_at=bindparam("b_at"),
+                last_inbound_at=bindparam("b_at"),
+                updated_at=bindparam("b_now"),
             ),
             updates,
         )

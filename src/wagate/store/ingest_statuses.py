@@ -109,6 +109,7 @@ def apply_statuses(conn: Connection, statuses: list[tuple[int, StatusEvent]], no
                 error,
                 event.pricing,
                 event.conversation,
+                event.recipient_user_id,
             )
         )
     if history:

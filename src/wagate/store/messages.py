@@ -116,6 +116,7 @@ class AcceptMessage(BatchJob[AcceptResult]):
                         if job.idempotency is not None
                     ],
                 )
+            _answered(conn, [m for _, m in todo if m.template_name is None])
             for i, _ in todo:
                 results[i] = AcceptResult(AcceptOutcome.ACCEPTED)
         return results
@@ -164,6 +165,54 @@ def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[Accep
             results[i] = AcceptResult(AcceptOutcome.REPLAYED, status_code, response)
         else:
             results[i] = AcceptResult(AcceptOutcome.CONFLICT)
+
+
+def _answered(conn: Connection, replies: list[NewMessage]) -> None:
+    """A free-form reply from the business takes its conversation out of the queue."""
+    if replies:
+        conn.execute(
+            text(
+                "UPDATE conversations SET state = 'open', waiting_since = NULL, last_message_at = :at, "
+                "updated_at = :at WHERE phone_number_id = :number AND wa_id = :wa_id AND state = 'pending'"
+            ),
+            [{"at": m.created_at, "number": m.phone_number_id, "wa_id": m.wa_id} for m in replies],
+        )
+
+
+@dataclass(slots=True)
+class MarkRead(Job[int]):
+    """The business read a customer's message: it and every earlier one in the thread are read."""
+
+    number_id: int
+    wa_id: str
+    until: float
+    now: float
+
+    def run(self, conn: Connection) -> int:
+        result = conn.execute(
+            update(messages)
+            .where(
+                messages.c.phone_number_id == self.number_id,
+                messages.c.wa_id == self.wa_id,
+                messages.c.direction == "in",
+                messages.c.status == "received",
+                messages.c.created_at <= self.until,
+            )
+            .values(status="read", updated_at=self.now)
+        )
+        return int(result.rowcount)
+
+
+def inbound_message(conn: Connection, org_id: int, number_id: int, wamid: str) -> Any:
+    """(upstream_id, wa_id, created_at) of a message a customer sent to the number, or None."""
+    return conn.execute(
+        select(messages.c.upstream_id, messages.c.wa_id, messages.c.created_at).where(
+            messages.c.org_id == org_id,
+            messages.c.phone_number_id == number_id,
+            messages.c.wamid == wamid,
+            messages.c.direction == "in",
+        )
+    ).first()
 
 
 def _message_row(m: NewMessage) -> dict[str, Any]:

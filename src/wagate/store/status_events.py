@@ -26,6 +26,7 @@ class StatusChange:
     error: dict[str, Any] | None = None  # {"code", "title", "details"}
     pricing: dict[str, Any] | None = None
     conversation: dict[str, Any] | None = None
+    user_id: str | None = None  # the recipient's business-scoped user id, when the upstream said it
 
 
 def digits(display_phone_number: str) -> str:
@@ -52,7 +53,7 @@ def status_events(conn: Connection, changes: list[StatusChange], now: float) -> 
     known_users = user_ids(conn, {(c.org_id, c.recipient) for c in changes})
     out = []
     for change in changes:
-        user_id = known_users.get((change.org_id, change.recipient))
+        user_id = known_users.get((change.org_id, change.recipient)) or change.user_id
         status: dict[str, Any] = {
             "id": change.wamid,
             "status": change.status,

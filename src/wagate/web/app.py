@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from wagate.clock import Clock, clock_from_spec
 from wagate.errors import WagateError
 from wagate.services.ingest import ingest
+from wagate.services.meta_app import load_meta_app
 from wagate.services.metrics import Metrics
 from wagate.services.runtime import Runtime
 from wagate.settings import Settings
@@ -22,9 +23,18 @@ from wagate.store.messages import outbox_depths
 from wagate.store.migrate import upgrade
 from wagate.upstreams.base import Upstream
 from wagate.upstreams.simulator import SimulatorUpstream
-from wagate.web import api_v1, cloud_routes, ops, simulator_routes
+from wagate.web import (
+    api_v1,
+    cloud_routes,
+    conversations_api,
+    meta_webhooks,
+    ops,
+    simulator_routes,
+    webhooks_api,
+)
 from wagate.web.errors import handle_error
 from wagate.workers.dispatcher import Dispatcher
+from wagate.workers.webhook_sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +46,13 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     simulator = SimulatorUpstream(clock, settings.simulator, settings.home / "simulator" / "journal.jsonl")
     upstreams: dict[str, Upstream] = {"simulator": simulator}
     return Runtime(
-        settings=settings, clock=clock, db=db, upstreams=upstreams, metrics=Metrics(), simulator=simulator
+        meta_app=load_meta_app(settings),
+        settings=settings,
+        clock=clock,
+        db=db,
+        upstreams=upstreams,
+        metrics=Metrics(),
+        simulator=simulator,
     )
 
 
@@ -55,9 +71,12 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     dispatcher = Dispatcher(rt)
     rt.waker = dispatcher
     await dispatcher.begin()
+    webhook_sender = WebhookSender(rt)
+    await webhook_sender.begin()
     try:
         yield rt
     finally:
+        await webhook_sender.shutdown()
         await dispatcher.shutdown()
         for upstream in rt.upstreams.values():
             await upstream.close()
@@ -65,7 +84,13 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
 
 
 def create_app(rt: Runtime) -> ASGIApp:
-    route_list: list[BaseRoute] = [*ops.routes(), *api_v1.routes()]
+    route_list: list[BaseRoute] = [
+        *ops.routes(),
+        *api_v1.routes(),
+        *meta_webhooks.routes(),
+        *conversations_api.routes(),
+        *webhooks_api.routes(),
+    ]
     if rt.simulator is not None:
         route_list += simulator_routes.routes()
     route_list += cloud_routes.routes()

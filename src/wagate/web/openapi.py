@@ -49,6 +49,35 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/messages/{message_id}": {
             "get": _op("A message, its status, its status history and any error", tag="Messages")
         },
+        "/api/v1/webhooks/subscriptions": {
+            "get": _op("Webhook subscriptions of the organization", tag="Webhooks"),
+            "post": _op(
+                "Create a webhook subscription (url, format meta|wagate, phone_number_ids, event_types, "
+                "max_concurrency, secret, verify_token); the secret is shown only in this answer",
+                tag="Webhooks",
+                body=True,
+            ),
+        },
+        "/api/v1/webhooks/subscriptions/{subscription_id}": {
+            "get": _op("A webhook subscription", tag="Webhooks"),
+            "patch": _op("Change a webhook subscription", tag="Webhooks", body=True),
+            "delete": _op("Remove a webhook subscription and its deliveries", tag="Webhooks"),
+        },
+        "/api/v1/webhooks/subscriptions/{subscription_id}/replay": {
+            "post": _op(
+                'Send deliveries again: {"state": "dead"} (the default) or {"since": <unix time>}',
+                tag="Webhooks",
+                body=True,
+            )
+        },
+        "/api/v1/webhooks/deliveries": {
+            "get": _op(
+                "Webhook deliveries, newest first (state, subscription_id, limit, cursor)", tag="Webhooks"
+            )
+        },
+        "/api/v1/webhooks/deliveries/{delivery_id}/replay": {
+            "post": _op("Send one webhook delivery again", tag="Webhooks")
+        },
         "/api/v1/simulator/messages": {
             "post": _op(
                 "Simulator: a customer writes, replies, presses a button or reacts",

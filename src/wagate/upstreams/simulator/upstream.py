@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import heapq
 import itertools
 import logging
@@ -17,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import phonenumbers
 
 from wagate.clock import Clock
 from wagate.cloudapi.webhooks import MAX_CHANGES_PER_POST, error_object, messages_envelope, status_event
@@ -239,6 +243,7 @@ class SimulatorUpstream:
                         callback_data=r.callback_data,
                         category=r.category,
                         errors=r.errors,
+                        recipient_user_id=user_id_for(r.recipient, number.waba_id),
                     )
                     for r in chunk
                 ]
@@ -266,7 +271,11 @@ class SimulatorUpstream:
         assert self._ingest is not None
         sim_id = new_wamid(b"SC")
         inbound = {"from": wa_id, "id": sim_id, "timestamp": str(int(self.clock.now())), **message}
-        contact = {"profile": {"name": profile_name}, "wa_id": wa_id}
+        contact = {
+            "profile": {"name": profile_name},
+            "wa_id": wa_id,
+            "user_id": user_id_for(wa_id, number.waba_id),
+        }
         body = messages_envelope(
             number.waba_id,
             number.id,
@@ -308,6 +317,18 @@ class SimulatorUpstream:
             owed += 1
         if owed:
             log.info("simulator: %d messages still owed receipts after restart", owed)
+
+
+@functools.lru_cache(maxsize=100_000)
+def user_id_for(wa_id: str, waba_id: int) -> str:
+    """The customer's business-scoped user id, as Meta mints them since 2026: stable per user and
+    business, `<country>.<digits>`."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + wa_id)) or "ZZ"
+    except phonenumbers.NumberParseException:
+        region = "ZZ"
+    digest = hashlib.sha256(f"{waba_id}:{wa_id}".encode()).hexdigest()
+    return f"{region}.{int(digest[:16], 16)}"
 
 
 def _pricing_category(payload: dict[str, Any]) -> str:

@@ -1,0 +1,156 @@
+"""Webhook subscriptions and deliveries under `/api/v1/webhooks` (see docs/events.md)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wagate.domain.tenancy import Organization
+from wagate.errors import ApiError
+from wagate.services import tenancy
+from wagate.services import webhooks as service
+from wagate.services.runtime import Runtime
+from wagate.store.webhooks import Subscription
+from wagate.web.errors import json_response
+
+T = TypeVar("T")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+_create_decoder = msgspec.json.Decoder(service.SubscriptionCreate)
+_patch_decoder = msgspec.json.Decoder(service.SubscriptionPatch)
+_replay_decoder = msgspec.json.Decoder(service.ReplayRequest)
+
+
+def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+
+
+async def _caller(request: Request) -> tuple[Runtime, Organization]:
+    rt: Runtime = request.app.state.rt
+    return rt, await tenancy.authenticate(rt, request.headers.get("authorization"))
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError("invalid_parameter", f"{name} must be an integer", parameter=name) from None
+
+
+def subscription_json(sub: Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "url": sub.url,
+        "format": sub.format,
+        "phone_number_ids": None if sub.phone_number_ids is None else [str(n) for n in sub.phone_number_ids],
+        "event_types": sub.event_types,
+        "max_concurrency": sub.max_concurrency,
+        "active": sub.active,
+        "created_at": sub.created_at,
+        "updated_at": sub.updated_at,
+    }
+
+
+def delivery_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "subscription_id": row["subscription_id"],
+        "event_id": row["event_id"],
+        "event_type": row["event_type"],
+        "event_created_at": row["event_created_at"],
+        "state": row["state"],
+        "attempts": row["attempts"],
+        "next_attempt_at": row["next_attempt_at"] if row["state"] == "pending" else None,
+        "last_status_code": row["last_status_code"],
+        "last_error": row["last_error"],
+        "created_at": row["created_at"],
+        "delivered_at": row["delivered_at"],
+    }
+
+
+async def subscriptions(request: Request) -> Response:
+    """List (GET) or create (POST) the organization's subscriptions; the secret is shown only on creation."""
+    rt, org = await _caller(request)
+    if request.method == "GET":
+        found = await service.list_subscriptions(rt, org)
+        return json_response({"data": [subscription_json(sub) for sub in found]})
+    created = await service.do_create_subscription(rt, org, _decode(_create_decoder, await request.body()))
+    body = subscription_json(created.subscription)
+    body["secret"] = created.secret
+    if created.verify_token is not None:
+        body["verify_token"] = created.verify_token
+    return json_response(body, 201)
+
+
+async def subscription(request: Request) -> Response:
+    """Read (GET), change (PATCH) or remove (DELETE) one subscription."""
+    rt, org = await _caller(request)
+    raw_id = request.path_params["subscription_id"]
+    if request.method == "GET":
+        return json_response(subscription_json(await service.access_subscription(rt, org, raw_id)))
+    if request.method == "PATCH":
+        patch = _decode(_patch_decoder, await request.body())
+        return json_response(subscription_json(await service.do_update_subscription(rt, org, raw_id, patch)))
+    await service.do_delete_subscription(rt, org, raw_id)
+    return Response(status_code=204)
+
+
+async def replay_subscription(request: Request) -> Response:
+    """Send a subscription's dead deliveries (or those since a time, or in a state) again."""
+    rt, org = await _caller(request)
+    body = await request.body()
+    req = _decode(_replay_decoder, body) if body.strip() else service.ReplayRequest()
+    count = await service.do_replay_subscription(rt, org, request.path_params["subscription_id"], req)
+    return json_response({"replayed": count})
+
+
+async def deliveries(request: Request) -> Response:
+    """The organization's deliveries, newest first; `next_cursor` pages on."""
+    rt, org = await _caller(request)
+    limit = _int_param(request, "limit") or DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError("invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}", parameter="limit")
+    rows = await service.list_deliveries(
+        rt,
+        org,
+        state=request.query_params.get("state") or None,
+        subscription_id=_int_param(request, "subscription_id"),
+        before_id=_int_param(request, "cursor"),
+        limit=limit,
+    )
+    next_cursor = str(rows[-1]["id"]) if len(rows) == limit else None
+    return json_response({"data": [delivery_json(row) for row in rows], "next_cursor": next_cursor})
+
+
+async def replay_delivery(request: Request) -> Response:
+    """Send one delivery again, due now with its attempts reset."""
+    rt, org = await _caller(request)
+    row = await service.do_replay_delivery(rt, org, request.path_params["delivery_id"])
+    return json_response(delivery_json(row))
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/v1/webhooks/subscriptions", subscriptions, methods=["GET", "POST"]),
+        Route(
+            "/api/v1/webhooks/subscriptions/{subscription_id}",
+            subscription,
+            methods=["GET", "PATCH", "DELETE"],
+        ),
+        Route(
+            "/api/v1/webhooks/subscriptions/{subscription_id}/replay", replay_subscription, methods=["POST"]
+        ),
+        Route("/api/v1/webhooks/deliveries", deliveries, methods=["GET"]),
+        Route("/api/v1/webhooks/deliveries/{delivery_id}/replay", replay_delivery, methods=["POST"]),
+    ]
