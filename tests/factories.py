@@ -72,3 +72,41 @@ def make_template(
     return db.write_now(
         sql.CreateTemplate(org_id, waba_id, name, language, category, status, components, now)
     )
+
+
+@dataclass(frozen=True)
+class CloudAccount:
+    token: str
+    number: PhoneNumber
+
+
+def make_cloud_organization(
+    db: Database, now: float, *, waba_id: int, number_id: int, display: str, access_token: str, rate: int = 80
+) -> CloudAccount:
+    """An organization whose number is at Meta (here: the fake Meta), keeping Meta's ids."""
+    org = db.write_now(
+        sql.CreateOrganization("Cloud shop", "cloud-shop", now, messaging_tier="TIER_UNLIMITED")
+    )
+    db.write_now(
+        sql.CreateBusinessAccount(org.id, "Cloud shop", now, graph_id=waba_id, access_token=access_token)
+    )
+    number = db.write_now(
+        sql.CreatePhoneNumber(
+            org.id, waba_id, display, "US", "Cloud shop", "cloud", rate, now, graph_id=number_id
+        )
+    )
+    token = new_api_token()
+    db.write_now(sql.IssueToken(org.id, "test", token, now))
+    db.write_now(
+        sql.CreateTemplate(
+            org.id,
+            waba_id,
+            "hello_world",
+            "en_US",
+            "UTILITY",
+            "APPROVED",
+            [{"type": "BODY", "text": "Hello from the cloud"}],
+            now,
+        )
+    )
+    return CloudAccount(token, number)

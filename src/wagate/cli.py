@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -288,6 +289,44 @@ def webhooks_replay(
     finally:
         db.stop()
     console.print(f"{count} deliveries replayed")
+
+
+@app.command()
+def simulator(
+    port: int = typer.Option(8090, help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    webhook_url: str = typer.Option(..., help="Where to send signed webhooks (wagate's /webhooks/meta)."),
+    app_secret: str = typer.Option(..., help="The Meta app secret that signs the webhooks."),
+    home: str = typer.Option("wagate-simulator", help="Folder for the journal and the numbers."),
+) -> None:
+    """Run the WhatsApp simulator alone, as a fake Meta Graph API over HTTP."""
+    import uvicorn
+
+    from wagate.clock import SystemClock
+    from wagate.upstreams.simulator.server import FakeMeta, create_fake_meta
+
+    settings = load_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    meta = FakeMeta(Path(home), webhook_url, app_secret, SystemClock(), settings.simulator)
+    console.print(
+        f"[bold]wagate simulator[/bold] (fake Meta) on http://{host}:{port}; webhooks to {webhook_url}"
+    )
+    console.print(f"  create a number: curl -X POST http://{host}:{port}/api/v1/simulator/numbers")
+    sys.stdout.flush()
+    signal.signal(signal.SIGTERM, _stopped)
+    signal.signal(signal.SIGINT, _stopped)
+    uvicorn.Server(
+        uvicorn.Config(
+            create_fake_meta(meta),
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+        )
+    ).run()
 
 
 @app.command()

@@ -12,9 +12,7 @@ FETCH_TIMEOUT = 30.0
 _CHUNK = 64 * 1024
 
 
-async def fetch_link(
-    url: str, *, max_bytes: int, allow_private: bool, timeout: float = FETCH_TIMEOUT
-) -> tuple[bytes, str]:
+async def fetch_link(url: str, *, max_bytes: int, allow_private: bool) -> tuple[bytes, str]:
     """The body and MIME type behind `url`; Meta's 131053 when it cannot or may not be fetched.
 
     The size limit holds while the body streams in, whatever Content-Length claims. A redirect is
@@ -23,7 +21,7 @@ async def fetch_link(
     try:
         check_url(url, allow_private=allow_private)
         async with (
-            safe_session(allow_private=allow_private, timeout=timeout, limit=4) as session,
+            safe_session(allow_private=allow_private, timeout=FETCH_TIMEOUT, limit=4) as session,
             session.get(url, allow_redirects=False) as response,
         ):
             if response.status != 200:

@@ -125,7 +125,8 @@ def _gone() -> GraphError:
     # One answer for expired, forged, another organization's and deleted: nothing to learn from it.
     return GraphError(
         100,
-        "The media URL has expired or is not valid for this token: get a new one with GET /{version}/{media_id}.",
+        "The media URL has expired or is not valid for this token: "
+        "get a new one with GET /{version}/{media_id}.",
         http_status=404,
     )
 

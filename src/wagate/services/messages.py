@@ -15,6 +15,7 @@ from wagate.domain.templates import StoredTemplate, check_template_send
 from wagate.domain.tenancy import Organization, PhoneNumber
 from wagate.errors import GraphError, IdempotencyConflict, not_found
 from wagate.ids import new_wamid
+from wagate.media import service as media_service
 from wagate.services.runtime import Runtime
 from wagate.store import messages as store
 from wagate.store import tenancy as tenancy_sql
@@ -116,10 +117,8 @@ async def check_send(rt: Runtime, org: Organization, number: PhoneNumber, reques
         ttl = rt.settings.ttl_for_class(priority)
         if rendered.ttl_seconds is not None and rendered.ttl_seconds > 0:
             ttl = min(ttl, float(rendered.ttl_seconds))
-    for media in request.media:
-        if media.id is not None:
-            # Media upload and its ids come with the media API; until an id names stored media it is unknown.
-            raise GraphError(131053, f"{media.path}.id: no media with id {media.id} in this account")
+    if request.media:
+        await media_service.check_send_media(rt, org, request.media)
     context_wamid = request.context_message_id
     if request.reaction_message_id is not None:
         context_wamid = request.reaction_message_id

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+import hashlib
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from wagate.domain.phone import to_wa_id
 from wagate.domain.tenancy import PhoneNumber
 from wagate.errors import ApiError
+from wagate.media import rules as media_rules
+from wagate.media import samples
 from wagate.services.runtime import Runtime
 from wagate.upstreams.base import NumberRef
 
+if TYPE_CHECKING:
+    from wagate.upstreams.simulator import SimulatorUpstream
+
+MEDIA_KINDS = frozenset(media_rules.KINDS)
+
 
 class CustomerAction(msgspec.Struct, forbid_unknown_fields=True):
-    """`POST /api/v1/simulator/messages`: a customer writes, replies, presses a button or reacts."""
+    """`POST /api/v1/simulator/messages`: a customer writes, sends media, replies, presses a button or
+    reacts."""
 
     phone_number_id: str
     from_: str = msgspec.field(name="from")
@@ -29,6 +40,11 @@ class CustomerAction(msgspec.Struct, forbid_unknown_fields=True):
     emoji: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    # Media (image, video, audio, document, sticker): a small sample file of the kind unless given.
+    caption: str | None = None
+    filename: str | None = None
+    data_base64: str | None = None
+    mime_type: str | None = None
 
 
 def _require(value: Any, name: str, kind: str) -> Any:
@@ -37,11 +53,16 @@ def _require(value: Any, name: str, kind: str) -> Any:
     return value
 
 
-def build_inbound(action: CustomerAction, resolve: Any) -> dict[str, Any]:
-    """Meta's inbound `messages[]` object (without from, id and timestamp) for a customer action."""
+def build_inbound(
+    action: CustomerAction, resolve: Any, media: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Meta's inbound `messages[]` object (without from, id and timestamp) for a customer action;
+    `media` is the media object of a media message, its file already on the simulated network."""
     message: dict[str, Any] = {}
     kind = action.type
-    if kind == "text":
+    if kind in MEDIA_KINDS:
+        message = {"type": kind, kind: _require(media, "media", kind)}
+    elif kind == "text":
         message = {"type": "text", "text": {"body": _require(action.text, "text", kind)}}
     elif kind in ("button_reply", "list_reply"):
         reply: dict[str, Any] = {
@@ -90,8 +111,36 @@ async def do_customer_message(rt: Runtime, number: PhoneNumber, action: Customer
         raise ApiError(
             "invalid_request", f"from: {action.from_!r} is not a valid phone number", field="from"
         ) from exc
-    message = build_inbound(action, simulator.resolve_message_id)
+    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    media = None
+    if action.type in MEDIA_KINDS:
+        media = await _send_file(simulator, ref, action)
+    message = build_inbound(action, simulator.resolve_message_id, media)
     if "context" in message:
         message["context"]["from"] = "".join(ch for ch in number.display_phone_number if ch.isdigit())
-    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
     return await simulator.customer_message(ref, wa_id, action.name, message)
+
+
+async def _send_file(simulator: SimulatorUpstream, ref: NumberRef, action: CustomerAction) -> dict[str, Any]:
+    """Put the customer's file on the simulated network; Meta's inbound media object for it."""
+    kind = action.type
+    mime, data, filename = samples.sample(kind)
+    if action.data_base64 is not None:
+        try:
+            data = base64.b64decode(action.data_base64, validate=True)
+        except binascii.Error as exc:
+            raise ApiError("invalid_request", f"data_base64: {exc}", field="data_base64") from exc
+    mime = action.mime_type or mime
+    if action.caption is not None and kind not in ("image", "video", "document"):
+        raise ApiError("invalid_request", f"a {kind} message has no caption", field="caption")
+    media_id = await simulator.upload_media(ref, data, mime, action.filename or filename)
+    media: dict[str, Any] = {"mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(), "id": media_id}
+    if action.caption is not None:
+        media["caption"] = action.caption
+    if kind == "document":
+        media["filename"] = action.filename or filename
+    elif kind == "audio":
+        media["voice"] = False
+    elif kind == "sticker":
+        media["animated"] = media_rules.is_animated_webp(data)
+    return media

@@ -59,12 +59,13 @@ class CreateBusinessAccount(Job[int]):
     name: str
     now: float
     graph_id: int | None = None
+    access_token: str | None = None
 
     def run(self, conn: Connection) -> int:
         waba_id = allocate_graph_id(conn, "business_account", self.org_id, self.graph_id)
         conn.execute(
             insert(business_accounts).values(
-                id=waba_id, org_id=self.org_id, name=self.name, created_at=self.now
+                id=waba_id, org_id=self.org_id, name=self.name, created_at=self.now, access_token=self.access_token
             )
         )
         return waba_id
@@ -293,6 +294,13 @@ def template_by_name(conn: Connection, waba_id: int, name: str, language: str) -
         components=json.loads(row.components),
         message_send_ttl_seconds=row.message_send_ttl_seconds,
     )
+
+
+def access_token_of(conn: Connection, waba_id: int) -> str | None:
+    token = conn.execute(
+        select(business_accounts.c.access_token).where(business_accounts.c.id == waba_id)
+    ).scalar()
+    return None if token is None else str(token)
 
 
 def graph_object(conn: Connection, object_id: int) -> tuple[str, int] | None:

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from wagate.clock import Clock, clock_from_spec
 from wagate.errors import WagateError
+from wagate.media.worker import MediaWorker
 from wagate.services.ingest import ingest
 from wagate.services.meta_app import load_meta_app
 from wagate.services.metrics import Metrics
@@ -21,12 +22,16 @@ from wagate.settings import Settings
 from wagate.store.db import Database
 from wagate.store.messages import outbox_depths
 from wagate.store.migrate import upgrade
+from wagate.services.cache import TtlCache
+from wagate.store.tenancy import access_token_of
 from wagate.upstreams.base import Upstream
+from wagate.upstreams.cloud import CloudUpstream
 from wagate.upstreams.simulator import SimulatorUpstream
 from wagate.web import (
     api_v1,
     cloud_routes,
     conversations_api,
+    media_routes,
     meta_webhooks,
     ops,
     simulator_routes,
@@ -44,7 +49,16 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     clock = clock or clock_from_spec(settings.clock)
     db = Database(settings.db_url)
     simulator = SimulatorUpstream(clock, settings.simulator, settings.home / "simulator" / "journal.jsonl")
-    upstreams: dict[str, Upstream] = {"simulator": simulator}
+    tokens: TtlCache[int, str | None] = TtlCache(30.0)
+
+    async def token_for(waba_id: int) -> str | None:
+        token = tokens.get(waba_id)
+        if token is None:
+            token = await db.read(lambda conn: access_token_of(conn, waba_id))
+            tokens.put(waba_id, token)
+        return token
+
+    upstreams: dict[str, Upstream] = {"simulator": simulator, "cloud": CloudUpstream(settings, token_for)}
     return Runtime(
         meta_app=load_meta_app(settings),
         settings=settings,
@@ -73,9 +87,12 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     await dispatcher.begin()
     webhook_sender = WebhookSender(rt)
     await webhook_sender.begin()
+    media_worker = MediaWorker(rt)
+    media_worker.start()
     try:
         yield rt
     finally:
+        await media_worker.stop()
         await webhook_sender.shutdown()
         await dispatcher.shutdown()
         for upstream in rt.upstreams.values():
@@ -93,6 +110,7 @@ def create_app(rt: Runtime) -> ASGIApp:
     ]
     if rt.simulator is not None:
         route_list += simulator_routes.routes()
+    route_list += media_routes.routes()
     route_list += cloud_routes.routes()
 
     @contextlib.asynccontextmanager

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wagate.errors import GraphError, unknown_object
+from wagate.media import service as media_service
 from wagate.services import messages as message_service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
@@ -136,6 +137,10 @@ async def get_object(request: Request) -> Response:
             "timezone_id": "0",
             "message_template_namespace": f"wagate_{raw_id}",
         }
+    elif kind == "media":
+        body = await media_service.describe_media(
+            rt, org, raw_id, request.query_params.get("phone_number_id"), str(request.base_url)
+        )
     else:
         body = {"id": raw_id}
     fields = request.query_params.get("fields")

@@ -26,7 +26,9 @@ _MAX_BODY = rules.MAX_UPLOAD + 64 * 1024
 
 
 def _too_large() -> GraphError:
-    return GraphError(131053, f"The upload is larger than the largest file WhatsApp takes ({rules.MAX_UPLOAD} bytes).")
+    return GraphError(
+        131053, f"The upload is larger than the largest file WhatsApp takes ({rules.MAX_UPLOAD} bytes)."
+    )
 
 
 async def _bounded(request: Request) -> AsyncGenerator[bytes, None]:

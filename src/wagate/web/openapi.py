@@ -43,8 +43,45 @@ OPENAPI: dict[str, Any] = {
                 body=True,
             )
         },
+        "/{version}/{phone_number_id}/media": {
+            "post": {
+                **_op(
+                    "Upload media (Cloud API): multipart/form-data with messaging_product=whatsapp, file, "
+                    'and optionally type (the MIME type); answers {"id": <media id>}',
+                    tag="Cloud API",
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["messaging_product", "file"],
+                                "properties": {
+                                    "messaging_product": {"type": "string", "enum": ["whatsapp"]},
+                                    "file": {"type": "string", "format": "binary"},
+                                    "type": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+            }
+        },
         "/{version}/{object_id}": {
-            "get": _op("Read a phone number, business account or template", tag="Cloud API")
+            "get": _op(
+                "Read a phone number, business account, template or media (for media: a download URL "
+                "valid five minutes, mime_type, sha256, file_size; optional phone_number_id)",
+                tag="Cloud API",
+            ),
+            "delete": _op("Delete media (optional phone_number_id)", tag="Cloud API"),
+        },
+        "/v1/media/download/{media_id}": {
+            "get": _op(
+                "Download media through a URL from GET /{version}/{media_id} (bearer token of the same "
+                "organization; the URL expires after five minutes)",
+                tag="Cloud API",
+            )
         },
         "/api/v1/messages/{message_id}": {
             "get": _op("A message, its status, its status history and any error", tag="Messages")
@@ -80,7 +117,8 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/simulator/messages": {
             "post": _op(
-                "Simulator: a customer writes, replies, presses a button or reacts",
+                "Simulator: a customer writes, sends media (image, video, audio, document, sticker: "
+                "caption, filename, data_base64, mime_type), replies, presses a button or reacts",
                 tag="Simulator",
                 body=True,
             )

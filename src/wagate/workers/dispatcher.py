@@ -21,6 +21,7 @@ import msgspec
 from wagate.domain.pacing import SlidingWindowPacer, Slot
 from wagate.domain.retry import RetryPolicy
 from wagate.domain.tenancy import PhoneNumber
+from wagate.media.translate import MediaTranslator
 from wagate.services.runtime import Runtime, Waker
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.ingest import ApplyParked
@@ -81,6 +82,7 @@ class Lane:
         self.wakeup = asyncio.Event()
         self.stopping = False
         self.retry = RetryPolicy(rt.settings.retry_base, rt.settings.retry_max)
+        self.media = MediaTranslator(rt, upstream)
         self._task: asyncio.Task[None] | None = None
         self._claim: asyncio.Task[list[Claimed]] | None = None
         self._drained = False
@@ -200,7 +202,7 @@ class Lane:
     async def _attempt(self, item: Claimed, slot: Slot) -> SendOutcome:
         rt = self.rt
         try:
-            payload = build_payload(item)
+            payload = await self.media.translate(self.ref, build_payload(item))
             # No task between the pacer's clock and the upstream's: asyncio.timeout runs the send inline.
             async with asyncio.timeout(rt.settings.send_timeout):
                 self.pacer.start(slot, time.monotonic())

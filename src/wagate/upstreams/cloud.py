@@ -1,0 +1,150 @@
+"""The `cloud` upstream: Meta's Graph API over HTTP (base URL configurable; Meta's by default).
+
+Each business account has its own access token (Meta's system-user token), stored with the account.
+Meta's error objects become `UpstreamError`s with Meta's code, retried or not per the error table;
+a request that may have reached Meta but got no answer is reported as in doubt, so the dispatcher waits
+for a status before sending again. Webhooks from Meta arrive at `/webhooks/meta`, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import msgspec
+
+from wagate.net.addresses import UnsafeTarget, check_url, safe_session
+from wagate.settings import Settings
+from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
+
+log = logging.getLogger(__name__)
+_decoder = msgspec.json.Decoder(dict[str, Any])
+
+TokenLookup = Callable[[int], Awaitable[str | None]]
+
+
+class CloudUpstream:
+    name = "cloud"
+
+    def __init__(self, settings: Settings, token_for: TokenLookup) -> None:
+        self.base = f"{settings.graph_base_url.rstrip('/')}/{settings.graph_version}"
+        self.allow_private = settings.allow_private_targets
+        self.timeout = settings.send_timeout
+        self.token_for = token_for
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self, ingest: IngestFn) -> None:
+        check_url(self.base, allow_private=self.allow_private)
+        self._session = safe_session(allow_private=self.allow_private, timeout=self.timeout, limit=1000)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _headers(self, number: NumberRef) -> dict[str, str]:
+        token = await self.token_for(number.waba_id)
+        if not token:
+            raise UpstreamError(190, f"no access token for business account {number.waba_id}")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _call(self, method: str, url: str, number: NumberRef, **kwargs: Any) -> dict[str, Any]:
+        if self._session is None:
+            raise UpstreamError(131016, "the cloud upstream is not running")
+        headers = await self._headers(number)
+        try:
+            async with self._session.request(
+                method, url, headers=headers, allow_redirects=False, **kwargs
+            ) as resp:
+                body = await resp.read()
+                retry_after = _retry_after(resp.headers.get("Retry-After"))
+                status = resp.status
+        except (aiohttp.ClientConnectorError, UnsafeTarget) as exc:
+            # Nothing reached Meta: safe to try again.
+            raise UpstreamError(131016, f"could not connect to the Graph API: {exc}") from exc
+        except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
+            raise UpstreamError(
+                131000, f"no answer from the Graph API: {exc!r}", outcome_unknown=True
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(131000, f"Graph API call failed: {exc!r}", outcome_unknown=True) from exc
+        try:
+            data = _decoder.decode(body) if body else {}
+        except msgspec.DecodeError:
+            data = {}
+        if 200 <= status < 300:
+            return data
+        raise _graph_error(status, data, retry_after)
+
+    async def send(self, number: NumberRef, payload: dict[str, Any]) -> str:
+        data = await self._call("POST", f"{self.base}/{number.id}/messages", number, json=payload)
+        try:
+            return str(data["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise UpstreamError(
+                131000, f"unexpected answer from the Graph API: {data!r}", outcome_unknown=True
+            ) from exc
+
+    async def mark_read(self, number: NumberRef, upstream_message_id: str, typing: bool) -> None:
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": upstream_message_id,
+        }
+        if typing:
+            body["typing_indicator"] = {"type": "text"}
+        await self._call("POST", f"{self.base}/{number.id}/messages", number, json=body)
+
+    async def upload_media(self, number: NumberRef, data: bytes, mime_type: str, filename: str | None) -> str:
+        form = aiohttp.FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", mime_type)
+        form.add_field("file", data, content_type=mime_type, filename=filename or "file")
+        answer = await self._call("POST", f"{self.base}/{number.id}/media", number, data=form)
+        return str(answer["id"])
+
+    async def download_media(self, number: NumberRef, upstream_media_id: str) -> tuple[bytes, str]:
+        info = await self._call(
+            "GET", f"{self.base}/{upstream_media_id}", number, params={"phone_number_id": str(number.id)}
+        )
+        url = str(info.get("url", ""))
+        if not url or self._session is None:
+            raise UpstreamError(131052, f"no download URL for media {upstream_media_id}")
+        check_url(url, allow_private=self.allow_private)
+        try:
+            async with self._session.get(
+                url, headers=await self._headers(number), allow_redirects=False
+            ) as resp:
+                if resp.status != 200:
+                    raise UpstreamError(131052, f"media download answered {resp.status}")
+                return await resp.read(), str(info.get("mime_type") or resp.content_type)
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(131016, f"media download failed: {exc!r}") from exc
+
+
+def _retry_after(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def _graph_error(status: int, data: dict[str, Any], retry_after: float | None) -> UpstreamError:
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("code"), int):
+        details = ""
+        error_data = error.get("error_data")
+        if isinstance(error_data, dict):
+            details = str(error_data.get("details", ""))
+        elif isinstance(error_data, str):
+            details = error_data
+        return UpstreamError(error["code"], details or str(error.get("message", "")), retry_after=retry_after)
+    if status >= 500:
+        return UpstreamError(131000, f"the Graph API answered {status}", retry_after=retry_after)
+    if status == 429:
+        return UpstreamError(130429, "the Graph API answered 429", retry_after=retry_after)
+    return UpstreamError(135000, f"the Graph API answered {status} without an error object")
