@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, insert
+
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_api_token
 from wagate.store import tenancy as sql
-from wagate.store.db import Database
+from wagate.store.db import Database, Job
+from wagate.store.schema import message_statuses, messages
 
 MARKETING_OFFER = [
     {
@@ -110,3 +113,50 @@ def make_cloud_organization(
         )
     )
     return CloudAccount(token, number)
+
+
+@dataclass(slots=True)
+class _SentMessages(Job[list[str]]):
+    org_id: int
+    number_id: int
+    count: int
+    now: float
+
+    def run(self, conn: Connection) -> list[str]:
+        rows = [
+            {
+                "wamid": f"wamid.test-{i}",
+                "org_id": self.org_id,
+                "phone_number_id": self.number_id,
+                "direction": "out",
+                "wa_id": f"7916{i:07d}",
+                "recipient_input": None,
+                "type": "text",
+                "content": '{"body":"x"}',
+                "status": "accepted",
+                "priority": 1,
+                "category": None,
+                "template_name": None,
+                "callback_data": None,
+                "context_wamid": None,
+                "upstream_id": f"wamid.upstream-{i}",
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            for i in range(self.count)
+        ]
+        ids = (
+            conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
+            .scalars()
+            .all()
+        )
+        conn.execute(
+            insert(message_statuses),
+            [{"message_id": mid, "status": "accepted", "at": self.now} for mid in ids],
+        )
+        return [str(r["upstream_id"]) for r in rows]
+
+
+def make_sent_messages(db: Database, org_id: int, number_id: int, count: int, now: float) -> list[str]:
+    """Messages already handed to the upstream (so no dispatch happens), by their upstream ids."""
+    return db.write_now(_SentMessages(org_id, number_id, count, now))
