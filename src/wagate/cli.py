@@ -288,7 +288,7 @@ def webhooks_replay(
         raise typer.Exit(2) from exc
     finally:
         db.stop()
-    console.print(f"{count} deliveries replayed")
+    console.print(f"{count} {'delivery' if count == 1 else 'deliveries'} replayed")
 
 
 @app.command()

@@ -114,9 +114,9 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
     read = scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'read'")
     stored = scalar(home, "SELECT COUNT(*) FROM inbound_events WHERE source = 'meta'")
     print(
-        f"\ningest crash test: {len(requests)} webhooks acknowledged ({len(bodies)} distinct), {stored} stored "
-        f"as received; {inbound} messages, {transitions} status transitions, {received_events}+{status_events} "
-        "events"
+        f"\ningest crash test: {len(requests)} webhooks acknowledged ({len(bodies)} distinct), "
+        f"{stored} stored as received; {inbound} messages, {transitions} status transitions, "
+        f"{received_events}+{status_events} events"
     )
     assert inbound == CUSTOMERS and received_events == CUSTOMERS
     assert transitions == 3 * SENT and status_events == 3 * SENT

@@ -470,7 +470,7 @@ async def test_the_cli_lists_subscriptions_and_replays_dead_deliveries(
     assert "secret" not in listed[0]
     before = len(receiver.posts("/down"))
     out = await asyncio.to_thread(run_cli, settings.home, "webhooks", "replay", "--state", "dead")
-    assert "1 deliveries replayed" in out
+    assert "1 delivery replayed" in out
     await posts_to(receiver, "/down", before + 1)
 
     async def delivered() -> list[dict[str, Any]]:

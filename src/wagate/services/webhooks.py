@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +98,7 @@ async def check_target(rt: Runtime, url: str) -> str:
         # resolver checks again at every connection, which catches a name that changes later.
         resolver = SafeResolver(allow_private=allow_private)
         try:
-            await resolver.resolve(host)
+            await resolver.resolve(host, 0, socket.AF_UNSPEC)
         finally:
             await resolver.close()
     except UnsafeTarget as exc:
