@@ -101,15 +101,15 @@ async def do_delete(rt: Runtime, org: Organization, raw_id: str, phone_number_id
 
 
 async def download(
-    rt: Runtime, raw_id: str, authorization_org: Organization, expires: str | None, sig: str | None
+    rt: Runtime, org: Organization, raw_id: str, expires: str | None, sig: str | None
 ) -> tuple[bytes, str]:
-    """The bytes behind a download URL, for a token of the media's organization."""
+    """The bytes and MIME type behind a download URL, for a token of the media's organization."""
     media_id = _media_id(raw_id)
     secret = urls.url_secret(rt.settings.home)
     if media_id is None or not urls.check_download(secret, media_id, expires, sig, rt.clock.now()):
         raise _gone()
     try:
-        row = await access_media(rt, authorization_org, raw_id)
+        row = await access_media(rt, org, raw_id)
     except GraphError as exc:
         raise _gone() from exc
     try:

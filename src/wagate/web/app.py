@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from wagate.clock import Clock, clock_from_spec
 from wagate.errors import WagateError
 from wagate.media.worker import MediaWorker
+from wagate.services.cache import TtlCache
 from wagate.services.ingest import ingest
 from wagate.services.meta_app import load_meta_app
 from wagate.services.metrics import Metrics
@@ -22,7 +23,6 @@ from wagate.settings import Settings
 from wagate.store.db import Database
 from wagate.store.messages import outbox_depths
 from wagate.store.migrate import upgrade
-from wagate.services.cache import TtlCache
 from wagate.store.tenancy import access_token_of
 from wagate.upstreams.base import Upstream
 from wagate.upstreams.cloud import CloudUpstream
@@ -38,6 +38,7 @@ from wagate.web import (
     webhooks_api,
 )
 from wagate.web.errors import handle_error
+from wagate.web.fast_paths import FastPaths
 from wagate.workers.dispatcher import Dispatcher
 from wagate.workers.webhook_sender import WebhookSender
 
@@ -128,4 +129,4 @@ def create_app(rt: Runtime) -> ASGIApp:
         },
     )
     app.state.rt = rt
-    return cloud_routes.SendFastPath(app, rt)
+    return FastPaths(app, rt)

@@ -8,7 +8,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wagate.errors import GraphError, unknown_object
 from wagate.media import service as media_service
@@ -16,11 +15,10 @@ from wagate.services import messages as message_service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
-from wagate.web.errors import json_response, render_error
+from wagate.web.errors import json_response
 
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 MAX_KEY_LENGTH = 255
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def _check_version(version: str) -> None:
@@ -56,52 +54,6 @@ async def send_message(request: Request) -> Response:
         await request.body(),
     )
     return Response(body, status_code=status, media_type="application/json")
-
-
-class SendFastPath:
-    """The hot path, `POST /{version}/{id}/messages`, served straight from ASGI; all else goes to `app`.
-
-    The route above does the same through Starlette's request and middleware objects, which cost a third
-    of the CPU of an accepted message (measured with W1; see docs/decisions/0001-web-stack.md).
-    """
-
-    def __init__(self, app: ASGIApp, rt: Runtime) -> None:
-        self.app = app
-        self.rt = rt
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            parts = scope["path"].split("/")
-            if len(parts) == 4 and parts[3] == "messages" and not parts[0]:
-                await self._send_message(scope, receive, send, parts[1], parts[2])
-                return
-        await self.app(scope, receive, send)
-
-    async def _send_message(
-        self, scope: Scope, receive: Receive, send: Send, version: str, object_id: str
-    ) -> None:
-        authorization = key = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
-            elif name == b"idempotency-key":
-                key = value.decode("latin-1")
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        try:
-            status, body = await handle_send(
-                self.rt, version, object_id, authorization, key, b"".join(chunks)
-            )
-        except Exception as exc:
-            await render_error(Request(scope), exc)(scope, receive, send)
-            return
-        headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 async def get_object(request: Request) -> Response:

@@ -91,8 +91,8 @@ async def download_media(request: Request) -> Response:
     org = await tenancy.authenticate(rt, request.headers.get("authorization"))
     data, mime = await service.download(
         rt,
-        request.path_params["media_id"],
         org,
+        request.path_params["media_id"],
         request.query_params.get("expires"),
         request.query_params.get("sig"),
     )
