@@ -9,10 +9,14 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bench import w1_accept, w2_dispatch
+from bench import w1_accept, w2_dispatch, w3_webhooks
 from bench.common import Result
 
-WORKLOADS: dict[str, Callable[[float], Result]] = {"W1": w1_accept.run, "W2": w2_dispatch.run}
+WORKLOADS: dict[str, Callable[[float], Result]] = {
+    "W1": w1_accept.run,
+    "W2": w2_dispatch.run,
+    "W3": w3_webhooks.run,
+}
 
 
 def main() -> int:

@@ -28,7 +28,7 @@ from wagate.settings import Settings
 from wagate.store import media as media_sql
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.db import Job
-from wagate.store.schema import inbound_events, media, media_upstream
+from wagate.store.schema import events, inbound_events, media, media_upstream
 from wagate.upstreams.base import NumberRef
 
 PNG = samples.png()
@@ -556,3 +556,33 @@ async def test_simulated_customers_send_each_kind_of_media(wagate: Wagate) -> No
         },
     )
     assert refused.status_code == 400
+
+
+async def test_a_customers_photo_reaches_the_business_under_a_wagate_media_id(wagate: Wagate) -> None:
+    response = await wagate.client.post(
+        "/api/v1/simulator/messages",
+        json={
+            "phone_number_id": wagate.phone_number_id,
+            "from": "+79161234567",
+            "type": "image",
+            "caption": "hi",
+        },
+    )
+    assert response.status_code == 201
+    payloads = wagate.rt.db.read_now(
+        lambda c: [
+            json.loads(r[0])
+            for r in c.execute(select(events.c.meta_value).where(events.c.type == "message.received"))
+        ]
+    )
+    image = payloads[-1]["messages"][0]["image"]
+    assert image["id"] not in sim_uploads(wagate)  # wagate's id, not the upstream's
+    assert image["caption"] == "hi" and "url" not in image
+
+    async def downloaded() -> dict[str, object] | None:
+        info = (await wagate.client.get(f"/v23.0/{image['id']}")).json()
+        return info if info.get("file_size") not in (None, "0") else None
+
+    info = await eventually(downloaded)
+    data = await wagate.client.get(str(info["url"]))
+    assert data.status_code == 200 and data.content == PNG

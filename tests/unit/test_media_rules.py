@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_url_secret_survives_and_differs_per_deployment(tmp_path: Path) -> None:
 
 # -- ids in send bodies -----------------------------------------------------------------------------
 def test_media_ids_are_found_and_replaced_everywhere() -> None:
-    payload = {
+    payload: dict[str, Any] = {
         "type": "template",
         "image": {"id": "1", "caption": "top"},
         "interactive": {"header": {"type": "video", "video": {"id": "2"}}},

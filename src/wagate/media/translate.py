@@ -19,6 +19,7 @@ from wagate.store import media as sql
 from wagate.upstreams.base import NumberRef, Upstream, UpstreamError
 
 _KINDS = frozenset(KINDS)
+_REMEMBERED_UPLOADS = 10_000
 
 
 def media_ids(value: Any, found: set[str] | None = None) -> set[str]:
@@ -58,6 +59,9 @@ class MediaTranslator:
         self.rt = rt
         self.upstream = upstream
         self._uploads: dict[int, asyncio.Task[str]] = {}
+        # Uploads finished since this send's database read: without it, a send that read before an
+        # upload was recorded and asked after it finished would upload the same file again.
+        self._uploaded: dict[int, str] = {}
 
     async def translate(self, number: NumberRef, payload: dict[str, Any]) -> dict[str, Any]:
         """`payload` with upstream media ids; UpstreamError (with Meta's code) if one cannot be had."""
@@ -76,6 +80,9 @@ class MediaTranslator:
         return dict(replace_media_ids(payload, mapping))
 
     async def _upload(self, number: NumberRef, row: sql.MediaRow) -> str:
+        done = self._uploaded.get(row.id)
+        if done is not None:
+            return done
         task = self._uploads.get(row.id)
         if task is None:
             task = asyncio.create_task(self._do_upload(number, row), name=f"media-upload-{row.id}")
@@ -105,4 +112,7 @@ class MediaTranslator:
         except Exception as exc:
             raise UpstreamError(131000, f"media {row.id}: the upload failed: {exc!r}") from exc
         await rt.db.write(sql.RecordUpstreamMedia(row.id, number.id, upstream_id, rt.clock.now()))
+        if len(self._uploaded) >= _REMEMBERED_UPLOADS:
+            self._uploaded.clear()
+        self._uploaded[row.id] = upstream_id
         return upstream_id

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, select, tuple_, update
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
 from wagate.store.events import NewEvent, record_events
+from wagate.store.media import record_inbound_media
 from wagate.store.schema import contacts, conversations, messages, service_windows
 from wagate.store.sql import upsert
 from wagate.store.status_events import metadata
@@ -75,6 +76,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
         if isinstance(context, dict) and isinstance(context.get("id"), str):
             context_wamid = translated.get((number.id, context["id"]))
         as_business_sees = _translate_refs(message, number.id, translated)
+        _keep_media(conn, number, kind, as_business_sees, now)
         wamid = new_wamid(b"WI")
         as_business_sees["id"] = wamid
         rows.append(
@@ -182,6 +184,30 @@ def _translate_refs(
             "message_id": translated.get((number_id, reaction["message_id"]), reaction["message_id"]),
         }
     return out
+
+
+_MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "sticker"})
+
+
+def _keep_media(
+    conn: Connection, number: PhoneNumber, kind: str, message: dict[str, Any], now: float
+) -> None:
+    """Media a customer sent gets a wagate media id (downloaded by the media worker); the message the
+    business sees names that id, fetched through wagate's `GET /{media_id}`."""
+    media = message.get(kind)
+    if kind not in _MEDIA_KINDS or not isinstance(media, dict) or not isinstance(media.get("id"), str):
+        return
+    media_id = record_inbound_media(
+        conn,
+        number.org_id,
+        number.id,
+        media["id"],
+        str(media.get("mime_type") or "application/octet-stream"),
+        str(media.get("sha256") or ""),
+        now,
+        filename=media.get("filename"),
+    )
+    message[kind] = {k: v for k, v in media.items() if k != "url"} | {"id": str(media_id)}
 
 
 def _touch_conversations(

@@ -65,7 +65,11 @@ class CreateBusinessAccount(Job[int]):
         waba_id = allocate_graph_id(conn, "business_account", self.org_id, self.graph_id)
         conn.execute(
             insert(business_accounts).values(
-                id=waba_id, org_id=self.org_id, name=self.name, created_at=self.now, access_token=self.access_token
+                id=waba_id,
+                org_id=self.org_id,
+                name=self.name,
+                created_at=self.now,
+                access_token=self.access_token,
             )
         )
         return waba_id

@@ -1,0 +1,263 @@
+"""W3: Meta's webhooks in, signed single-event POSTs, and the lag until everything is forwarded.
+
+The load: 70% statuses (sent, delivered, read of messages wagate sent), 30% customers' messages, and a
+further 30% of the requests are repeats of recent ones, as Meta's retries are. wagate forwards every
+event to the business's endpoint (a local sink) through a subscription in Meta's format.
+
+When wrk stops, requests it had issued may be unanswered; the bench sends those again until they get a
+200, as Meta would. Then every distinct event issued must have been applied exactly once (statuses,
+messages and events counted in the database), and the lag until every event has been delivered to the
+sink is measured from the moment the load stopped.
+
+Baselines, same run, same requests: a bare endpoint that only verifies the signature, and pywa's
+webhook receiver (its validator and update handler, with handlers registered).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from tests.factories import make_sent_messages
+from tests.helpers import Server, bootstrap, free_port
+
+from bench.common import LUA, Result, run_wrk
+from wagate.cloudapi.signatures import hub_signature
+from wagate.cloudapi.webhooks import messages_envelope, status_event
+from wagate.store.db import Database
+from wagate.store.migrate import upgrade
+from wagate.store.tenancy import number_by_id
+
+SECRET = "w3-bench-app-secret"
+CONNECTIONS, THREADS = 64, 2
+EXPECTED_RATE = 5000  # requests per second the request file is sized for; wrk wraps around past its end
+STATUSES = ("sent", "delivered", "read")
+
+
+class Receiver:
+    """One of `bench.receivers` in its own process."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Receiver:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.receivers", self.kind, str(self.port), SECRET],
+            cwd=Path(__file__).parent.parent,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/?hub.challenge=1", timeout=1.0)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the {self.kind} receiver did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def scalar(home: Path, sql: str) -> int:
+    with sqlite3.connect(home / "wagate.db") as conn:
+        return int(conn.execute(sql).fetchone()[0])
+
+
+def build_requests(
+    upstream_ids: list[str], waba_id: int, number_id: int, display: str, count: int
+) -> list[tuple[str, bytes]]:
+    """(distinct event key, signed-body) pairs in sending order."""
+    rng = random.Random(3)
+    next_status = [0] * len(upstream_ids)
+    open_messages = list(range(len(upstream_ids)))
+    requests: list[tuple[str, bytes]] = []
+    customer = 0
+    now = time.time()
+    for _ in range(count):
+        if requests and rng.random() < 0.3:
+            requests.append(rng.choice(requests[-2000:]))  # Meta retrying a recent event
+            continue
+        if rng.random() < 0.7 and open_messages:
+            slot = rng.randrange(min(len(open_messages), 256))  # a few hundred messages in flight at once
+            m = open_messages[slot]
+            status = STATUSES[next_status[m]]
+            next_status[m] += 1
+            if next_status[m] == len(STATUSES):
+                open_messages.pop(slot)
+            event = status_event(upstream_ids[m], status, now, f"7916{m:07d}")
+            requests.append(
+                (f"{m}:{status}", messages_envelope(waba_id, number_id, display, {"statuses": [event]}))
+            )
+        else:
+            customer += 1
+            message = {
+                "from": f"7926{customer:07d}",
+                "id": f"wamid.w3-{customer}",
+                "type": "text",
+                "timestamp": str(int(now)),
+                "text": {"body": "Where is my order?"},
+            }
+            value = {
+                "contacts": [{"profile": {"name": "Customer"}, "wa_id": message["from"]}],
+                "messages": [message],
+            }
+            requests.append((message["id"], messages_envelope(waba_id, number_id, display, value)))
+    return requests
+
+
+def write_requests(path: Path, requests: list[tuple[str, bytes]]) -> None:
+    with path.open("w") as out:
+        for _, body in requests:
+            out.write(f"{hub_signature(SECRET, body)}\t{body.decode()}\n")
+
+
+def issued_per_thread(wrk_output: str) -> dict[int, int]:
+    return {
+        int(m.group(1)): int(m.group(2)) for m in re.finditer(r"WRK_THREAD id=(\d+) issued=(\d+)", wrk_output)
+    }
+
+
+def lines_issued(total: int, issued: dict[int, int]) -> dict[int, list[int]]:
+    """Per thread, the indexes of the request lines it issued, in order: thread k sends its own lines
+    k, k+T, k+2T, ..., wrapping around at the end of the file."""
+    out = {}
+    for thread, count in issued.items():
+        own = list(range(thread, total, THREADS))
+        out[thread] = [own[i % len(own)] for i in range(count)]
+    return out
+
+
+def resend_unanswered(url: str, requests: list[tuple[str, bytes]], indexes: list[int]) -> int:
+    """Send again what may have gone unanswered when wrk stopped (the last ones of each connection)."""
+    resent = 0
+    with httpx.Client(timeout=10) as client:
+        for index in indexes:
+            body = requests[index][1]
+            response = client.post(
+                url + "/webhooks/meta",
+                content=body,
+                headers={"X-Hub-Signature-256": hub_signature(SECRET, body)},
+            )
+            assert response.status_code == 200, response.text
+            resent += 1
+    return resent
+
+
+def run(duration: float) -> Result:
+    with tempfile.TemporaryDirectory(prefix="wagate-w3-") as tmp:
+        home = Path(tmp) / "home"
+        env = {"WAGATE_META_APP_SECRET": SECRET, "WAGATE_ALLOW_PRIVATE_TARGETS": "1"}
+        ids = bootstrap(home, **env)
+        db = Database(f"sqlite:///{home / 'wagate.db'}")
+        upgrade(db)
+        number = db.read_now(lambda c: number_by_id(c, int(ids["phone_number_id"])))
+        assert number is not None
+        count = int(EXPECTED_RATE * duration)
+        upstream_ids = make_sent_messages(db, number.org_id, number.id, count // 3 + 1, time.time())
+        db.stop()
+        requests = build_requests(upstream_ids, number.waba_id, number.id, number.display_phone_number, count)
+        request_file = Path(tmp) / "requests.txt"
+        write_requests(request_file, requests)
+        lua_env = {"WAGATE_BENCH_REQUESTS": str(request_file), "WAGATE_BENCH_THREADS": str(THREADS)}
+
+        with Receiver("sink") as sink, Server(home, **env) as server:
+            headers = {"Authorization": f"Bearer {ids['token']}"}
+            subscription = httpx.post(
+                f"{server.url}/api/v1/webhooks/subscriptions",
+                headers=headers,
+                json={"url": sink.url + "/hook", "format": "meta"},
+            )
+            assert subscription.status_code in (200, 201), subscription.text
+            load = run_wrk(
+                server.url,
+                LUA / "w3_webhooks.lua",
+                duration=duration,
+                connections=CONNECTIONS,
+                threads=THREADS,
+                env=lua_env,
+            )
+            stopped = time.monotonic()
+            per_thread = lines_issued(len(requests), issued_per_thread(load.raw))
+            # A thread's unanswered requests are among the last it issued, one per connection at most.
+            per_connection = CONNECTIONS // THREADS
+            resend_unanswered(
+                server.url, requests, [i for lines in per_thread.values() for i in lines[-per_connection:]]
+            )
+            distinct = {requests[i][0] for lines in per_thread.values() for i in lines}
+            expected_statuses = sum(1 for key in distinct if ":" in key)
+            expected_messages = len(distinct) - expected_statuses
+            events = scalar(home, "SELECT COUNT(*) FROM events")
+            deadline = stopped + 60
+            while time.monotonic() < deadline:
+                delivered = scalar(home, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'")
+                if delivered >= events:
+                    break
+                time.sleep(0.05)
+            lag = time.monotonic() - stopped
+            transitions = scalar(home, "SELECT COUNT(*) FROM message_statuses WHERE status != 'accepted'")
+            inbound = scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'in'")
+            delivered = scalar(home, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'")
+
+        baselines = {}
+        for kind in ("verify", "pywa"):
+            with Receiver(kind) as receiver:
+                base = run_wrk(
+                    receiver.url,
+                    LUA / "w3_webhooks.lua",
+                    duration=duration,
+                    connections=CONNECTIONS,
+                    threads=THREADS,
+                    env=lua_env,
+                )
+                baselines[kind] = base
+    lost = max(0, expected_statuses - transitions) + max(0, expected_messages - inbound)
+    doubled = max(0, transitions - expected_statuses) + max(0, inbound - expected_messages)
+    figures = {
+        "events_per_s": round(load.ok / duration, 1),
+        "p50_ms": load.latency_ms.get("p50", -1),
+        "p99_ms": load.latency_ms.get("p99", -1),
+        "non_2xx": load.other,
+        "lost": lost,
+        "duplicate_effects": doubled,
+        "events_recorded": events,
+        "forwarded": delivered,
+        "drain_after_stop_s": round(lag, 2),
+    }
+    baseline = {
+        "verify_only_per_s": round(baselines["verify"].ok / duration, 1),
+        "verify_only_p99_ms": baselines["verify"].latency_ms.get("p99", -1),
+        "pywa_per_s": round(baselines["pywa"].ok / duration, 1),
+        "pywa_p99_ms": baselines["pywa"].latency_ms.get("p99", -1),
+    }
+    passed = (
+        figures["events_per_s"] >= 3000
+        and 0 <= figures["p99_ms"] <= 100
+        and load.other == 0
+        and lost == 0
+        and doubled == 0
+        and delivered >= events
+        and lag <= 10
+    )
+    return Result(
+        "W3",
+        figures,
+        baseline,
+        ratio=figures["events_per_s"] / max(1.0, baseline["verify_only_per_s"]),
+        target=">= 3000 events/s, p99 <= 100 ms, 0 lost, 0 duplicate effects, forwarded within 10 s",
+        passed=passed,
+    )
