@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 
@@ -20,6 +20,16 @@ class _QueueDepth(Collector):
         for number_id, priority, depth in self._read():
             family.add_metric([str(number_id), str(priority)], depth)
         yield family
+
+
+class _GroupCommits(Collector):
+    def __init__(self, read: Callable[[], tuple[int, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        commits, jobs = self._read()
+        yield CounterMetricFamily("wagate_db_commits", "Group commits of the database writer", value=commits)
+        yield CounterMetricFamily("wagate_db_jobs", "Writes committed by the database writer", value=jobs)
 
 
 class Metrics:
@@ -55,6 +65,9 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
             registry=self.registry,
         )
+
+    def watch_database(self, read: Callable[[], tuple[int, int]]) -> None:
+        self.registry.register(_GroupCommits(read))
 
     def watch_queue(self, read: Callable[[], list[tuple[int, int, int]]]) -> None:
         self.registry.register(_QueueDepth(read))

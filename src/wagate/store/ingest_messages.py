@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
 from wagate.store.events import NewEvent, record_events
 from wagate.store.media import record_inbound_media
 from wagate.store.schema import contacts, conversations, messages, service_windows
-from wagate.store.sql import upsert
+from wagate.store.sql import many, upsert
 from wagate.store.status_events import metadata
 from wagate.store.tenancy import numbers_by_id
 
@@ -22,6 +22,19 @@ log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
 
 # An inbound message that is not from a person opens no window and asks nobody for an answer.
+_STORED = select(messages.c.phone_number_id, messages.c.upstream_id).where(
+    messages.c.phone_number_id.in_(many("numbers")), messages.c.upstream_id.in_(many("upstream_ids"))
+)
+_BUSINESS_IDS = select(messages.c.phone_number_id, messages.c.upstream_id, messages.c.wamid).where(
+    messages.c.phone_number_id.in_(many("numbers")), messages.c.upstream_id.in_(many("upstream_ids"))
+)
+_THREADS = select(
+    conversations.c.id,
+    conversations.c.phone_number_id,
+    conversations.c.wa_id,
+    conversations.c.state,
+    conversations.c.waiting_since,
+).where(conversations.c.phone_number_id.in_(many("numbers")), conversations.c.wa_id.in_(many("wa_ids")))
 _NOT_CONVERSATIONAL = frozenset({"system", "unsupported", "unknown", "reaction"})
 
 
@@ -137,9 +150,7 @@ def _fresh(conn: Connection, inbound: list[Inbound], numbers: dict[int, PhoneNum
     stored = {
         (r.phone_number_id, r.upstream_id)
         for r in conn.execute(
-            select(messages.c.phone_number_id, messages.c.upstream_id).where(
-                tuple_(messages.c.phone_number_id, messages.c.upstream_id).in_(list(keys))
-            )
+            _STORED, {"numbers": list({n for n, _ in keys}), "upstream_ids": list({u for _, u in keys})}
         )
     }
     fresh = []
@@ -163,9 +174,7 @@ def _business_ids(conn: Connection, inbound: list[Inbound]) -> dict[tuple[int, s
     if not wanted:
         return {}
     rows = conn.execute(
-        select(messages.c.phone_number_id, messages.c.upstream_id, messages.c.wamid).where(
-            messages.c.upstream_id.in_(list(wanted))
-        )
+        _BUSINESS_IDS, {"numbers": list({i.number_id for i in inbound}), "upstream_ids": list(wanted)}
     )
     return {(row.phone_number_id, row.upstream_id): row.wamid for row in rows}
 
@@ -217,13 +226,7 @@ def _touch_conversations(
     existing = {
         (r.phone_number_id, r.wa_id): r
         for r in conn.execute(
-            select(
-                conversations.c.id,
-                conversations.c.phone_number_id,
-                conversations.c.wa_id,
-                conversations.c.state,
-                conversations.c.waiting_since,
-            ).where(tuple_(conversations.c.phone_number_id, conversations.c.wa_id).in_(list(threads)))
+            _THREADS, {"numbers": list({n for n, _ in threads}), "wa_ids": list({w for _, w in threads})}
         )
     }
     inserts, updates = [], []

@@ -12,7 +12,7 @@ from wagate.cloudapi.webhooks import StatusEvent
 from wagate.domain.lifecycle import Status, resulting_status
 from wagate.store.events import record_events
 from wagate.store.schema import message_statuses, messages, outbox, parked_statuses
-from wagate.store.sql import insert_ignore
+from wagate.store.sql import insert_ignore, many
 from wagate.store.status_events import StatusChange, status_events
 from wagate.store.tenancy import numbers_by_id
 
@@ -29,6 +29,14 @@ _COLUMNS = (
     messages.c.wa_id,
     messages.c.callback_data,
 )
+_BY_CALLBACK = select(*_COLUMNS).where(messages.c.wamid.in_(many("wamids")), messages.c.direction == "out")
+_BY_UPSTREAM = select(*_COLUMNS).where(
+    messages.c.phone_number_id.in_(many("numbers")), messages.c.upstream_id.in_(many("upstream_ids"))
+)
+_SEEN = select(message_statuses.c.message_id, message_statuses.c.status).where(
+    message_statuses.c.message_id.in_(many("ids"))
+)
+_SETTLE = delete(outbox).where(outbox.c.message_id.in_(many("ids")))
 
 
 def apply_statuses(conn: Connection, statuses: list[tuple[int, StatusEvent]], now: float) -> int:
@@ -40,9 +48,11 @@ def apply_statuses(conn: Connection, statuses: list[tuple[int, StatusEvent]], no
     unresolved = [(n, s) for n, s in statuses if _resolve(found, n, s) is None]
     by_upstream: dict[tuple[int, str], Any] = {}
     if unresolved:
-        for row in conn.execute(
-            select(*_COLUMNS).where(messages.c.upstream_id.in_(list({s.id for _, s in unresolved})))
-        ):
+        params = {
+            "numbers": list({n for n, _ in unresolved}),
+            "upstream_ids": list({s.id for _, s in unresolved}),
+        }
+        for row in conn.execute(_BY_UPSTREAM, params):
             by_upstream[(row.phone_number_id, row.upstream_id)] = row
     matched: list[tuple[Any, Status, StatusEvent]] = []
     parked: list[dict[str, Any]] = []
@@ -68,14 +78,7 @@ def apply_statuses(conn: Connection, statuses: list[tuple[int, StatusEvent]], no
     if not matched:
         return len(parked)
     ids = list({row.id for row, _, _ in matched})
-    seen = {
-        (r.message_id, r.status)
-        for r in conn.execute(
-            select(message_statuses.c.message_id, message_statuses.c.status).where(
-                message_statuses.c.message_id.in_(ids)
-            )
-        )
-    }
+    seen = {(r.message_id, r.status) for r in conn.execute(_SEEN, {"ids": ids})}
     history, changes = [], []
     numbers = numbers_by_id(conn, {row.phone_number_id for row, _, _ in matched})
     per_message: dict[int, tuple[Any, list[Status], StatusEvent]] = {}
@@ -141,7 +144,7 @@ def apply_statuses(conn: Connection, statuses: list[tuple[int, StatusEvent]], no
             updates,
         )
     # A status proves the upstream has the message: a send waiting on reconciliation is settled.
-    conn.execute(delete(outbox).where(outbox.c.message_id.in_(list(per_message))))
+    conn.execute(_SETTLE, {"ids": list(per_message)})
     record_events(conn, status_events(conn, changes, now))
     return len(parked)
 
@@ -150,9 +153,7 @@ def _by_callback(conn: Connection, statuses: list[tuple[int, StatusEvent]]) -> d
     callbacks = {s.biz_opaque_callback_data for _, s in statuses if s.biz_opaque_callback_data}
     if not callbacks:
         return {}
-    rows = conn.execute(
-        select(*_COLUMNS).where(messages.c.wamid.in_(list(callbacks)), messages.c.direction == "out")
-    )
+    rows = conn.execute(_BY_CALLBACK, {"wamids": list(callbacks)})
     return {row.wamid: row for row in rows}
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
 from wagate.store.db import BatchJob, Job
 from wagate.store.events import record_events
 from wagate.store.schema import idempotency_keys, message_statuses, messages, outbox
-from wagate.store.sql import insert_ignore
+from wagate.store.sql import insert_ignore, many
 from wagate.store.status_events import StatusChange, status_events
 from wagate.store.tenancy import numbers_by_id
 
@@ -122,6 +122,19 @@ class AcceptMessage(BatchJob[AcceptResult]):
         return results
 
 
+_KEYS = select(
+    idempotency_keys.c.org_id,
+    idempotency_keys.c.key,
+    idempotency_keys.c.request_hash,
+    idempotency_keys.c.status_code,
+    idempotency_keys.c.response,
+    idempotency_keys.c.created_at,
+).where(idempotency_keys.c.org_id.in_(many("orgs")), idempotency_keys.c.key.in_(many("keys")))
+_FORGET_KEY = delete(idempotency_keys).where(
+    idempotency_keys.c.org_id == bindparam("org_id"), idempotency_keys.c.key == bindparam("key")
+)
+
+
 def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[AcceptResult | None]) -> None:
     """Resolve idempotency keys already stored, and repeats of one key inside this batch."""
     keyed = [(i, job) for i, job in enumerate(jobs) if job.idempotency is not None]
@@ -129,14 +142,7 @@ def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[Accep
         return
     wanted = {(job.message.org_id, job.idempotency.key) for _, job in keyed if job.idempotency is not None}
     rows = conn.execute(
-        select(
-            idempotency_keys.c.org_id,
-            idempotency_keys.c.key,
-            idempotency_keys.c.request_hash,
-            idempotency_keys.c.status_code,
-            idempotency_keys.c.response,
-            idempotency_keys.c.created_at,
-        ).where(tuple_(idempotency_keys.c.org_id, idempotency_keys.c.key).in_(list(wanted)))
+        _KEYS, {"orgs": list({o for o, _ in wanted}), "keys": list({k for _, k in wanted})}
     ).all()
     known: dict[tuple[int, str], tuple[str, int, bytes]] = {}
     expired: list[tuple[int, str]] = []
@@ -147,11 +153,8 @@ def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[Accep
         else:
             known[(row.org_id, row.key)] = (row.request_hash, row.status_code, bytes(row.response))
     if expired:
-        conn.execute(
-            delete(idempotency_keys).where(
-                tuple_(idempotency_keys.c.org_id, idempotency_keys.c.key).in_(expired)
-            )
-        )
+        for org_id, key in expired:
+            conn.execute(_FORGET_KEY, {"org_id": org_id, "key": key})
     for i, job in keyed:
         idem = job.idempotency
         assert idem is not None

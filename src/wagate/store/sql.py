@@ -1,23 +1,46 @@
-"""Small helpers that hide the one place SQLite and PostgreSQL spell things differently."""
+"""Small helpers for statements: the one place SQLite and PostgreSQL spell things differently, and
+statements built once.
+
+Statements on the hot paths are built once at import (with expanding `IN` parameters) and reused:
+building a SQLAlchemy statement, and coercing each value of a literal `IN` list, costs more than
+running it. Note also that `(a, b) IN (VALUES ...)` makes SQLite scan the table, while
+`a IN (...) AND b IN (...)` searches a two-column index; callers of the latter check the pairs they get.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import BindParameter, Connection, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
+
+
+def many(name: str) -> BindParameter[Any]:
+    """An expanding parameter: `column.in_(many("ids"))`, executed with `{"ids": [...]}`."""
+    return bindparam(name, expanding=True)
 
 
 def insert_ignore(conn: Connection, table: Table) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the connection's dialect."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    return _insert_ignore(conn.dialect.name, table)
 
 
 def upsert(conn: Connection, table: Table, keys: list[str], update: list[str]) -> Any:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET each of `update` to the new row's value."""
-    stmt: Any = postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    return _upsert(conn.dialect.name, table, tuple(keys), tuple(update))
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: Table) -> Any:
+    return (
+        postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    ).on_conflict_do_nothing()
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, keys: tuple[str, ...], update: tuple[str, ...]) -> Any:
+    stmt: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     return stmt.on_conflict_do_update(
-        index_elements=keys, set_={name: getattr(stmt.excluded, name) for name in update}
+        index_elements=list(keys), set_={name: getattr(stmt.excluded, name) for name in update}
     )

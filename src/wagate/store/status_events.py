@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store.events import NewEvent
 from wagate.store.schema import contacts
+from wagate.store.sql import many
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,11 @@ class StatusChange:
     user_id: str | None = None  # the recipient's business-scoped user id, when the upstream said it
 
 
+_USER_IDS = select(contacts.c.org_id, contacts.c.wa_id, contacts.c.user_id).where(
+    contacts.c.org_id.in_(many("orgs")), contacts.c.wa_id.in_(many("wa_ids")), contacts.c.user_id.is_not(None)
+)
+
+
 def digits(display_phone_number: str) -> str:
     return "".join(ch for ch in display_phone_number if ch.isdigit())
 
@@ -42,9 +48,7 @@ def user_ids(conn: Connection, pairs: set[tuple[int, str]]) -> dict[tuple[int, s
     if not pairs:
         return {}
     rows = conn.execute(
-        select(contacts.c.org_id, contacts.c.wa_id, contacts.c.user_id).where(
-            tuple_(contacts.c.org_id, contacts.c.wa_id).in_(list(pairs)), contacts.c.user_id.is_not(None)
-        )
+        _USER_IDS, {"orgs": list({o for o, _ in pairs}), "wa_ids": list({w for _, w in pairs})}
     )
     return {(row.org_id, row.wa_id): row.user_id for row in rows}
 

@@ -21,6 +21,7 @@ from wagate.store.schema import (
     phone_numbers,
     templates,
 )
+from wagate.store.sql import many
 
 
 def allocate_graph_id(conn: Connection, kind: str, org_id: int, wanted: int | None = None) -> int:
@@ -247,13 +248,13 @@ def number_by_id(conn: Connection, number_id: int) -> PhoneNumber | None:
     return None if row is None else _number(row)
 
 
+_NUMBERS = select(phone_numbers).where(phone_numbers.c.id.in_(many("ids")))
+
+
 def numbers_by_id(conn: Connection, ids: set[int]) -> dict[int, PhoneNumber]:
     if not ids:
         return {}
-    return {
-        int(row.id): _number(row)
-        for row in conn.execute(select(phone_numbers).where(phone_numbers.c.id.in_(list(ids))))
-    }
+    return {int(row.id): _number(row) for row in conn.execute(_NUMBERS, {"ids": list(ids)})}
 
 
 def all_numbers(conn: Connection) -> list[PhoneNumber]:

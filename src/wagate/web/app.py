@@ -77,6 +77,7 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     upgrade(rt.db)
     rt.db.start()
     rt.metrics.watch_queue(lambda: rt.db.read_now(outbox_depths))
+    rt.metrics.watch_database(lambda: (rt.db.commits, rt.db.jobs_committed))
 
     async def ingest_from_simulator(body: bytes) -> None:
         await ingest(rt, body, "simulator")

@@ -37,6 +37,8 @@ POLL_INTERVAL = 0.25
 MAX_IN_FLIGHT = 512
 # A lease outlives the longest attempt by a wide margin, so only a dead process loses one.
 LEASE_MARGIN = 30.0
+# What is read of an endpoint's answer; anything longer closes the connection instead.
+ANSWER_LIMIT = 64 * 1024
 
 
 class WebhookMetrics:
@@ -153,6 +155,8 @@ class WebhookSender:
                 item.url, data=outgoing.body, headers=outgoing.headers, allow_redirects=False
             ) as response:
                 status = response.status
+                # Reading the (small) answer lets the connection be kept alive for the next attempt.
+                await response.content.read(ANSWER_LIMIT)
         except UnsafeTarget as exc:
             error = f"unsafe target: {exc}"
         except TimeoutError:
