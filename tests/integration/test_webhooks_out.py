@@ -670,3 +670,40 @@ async def test_deliveries_page_newest_first(wagate: Wagate, receiver: Receiver) 
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_state"
     bad = await wagate.client.get("/api/v1/webhooks/deliveries", params={"limit": "lots"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter"
+
+
+async def test_meta_format_can_batch_events_for_receivers_that_take_batches(
+    wagate: Wagate, receiver: Receiver
+) -> None:
+    sub = await subscribe(wagate, receiver.url("/batched"), format="meta", batch_size=50, max_concurrency=1)
+    assert sub["batch_size"] == 50
+    number = demo_number(wagate)
+    statuses = [status_event(wagate, number) for _ in range(120)]
+    await record(wagate, *statuses)
+
+    async def all_delivered() -> bool:
+        return len(await deliveries(wagate, state="delivered", subscription_id=sub["id"], limit=200)) == 120
+
+    await eventually(all_delivered)
+    posts = receiver.posts("/batched")
+    assert len(posts) < 120  # events shared POSTs
+    delivered = []
+    for request in posts:
+        assert verify_hub_signature(sub["secret"], request.body, request.headers["x-hub-signature-256"])
+        entries = json.loads(request.body)["entry"]
+        assert 1 <= len(entries) <= 50
+        delivered.extend(entry["changes"][0]["value"]["statuses"][0]["id"] for entry in entries)
+    assert sorted(delivered) == sorted(s.meta_value["statuses"][0]["id"] for s in statuses)  # type: ignore[index]
+
+
+async def test_batches_are_for_the_meta_format_only(wagate: Wagate, receiver: Receiver) -> None:
+    refused = await wagate.client.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": receiver.url("/x"), "format": "wagate", "batch_size": 10},
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_batch_size"
+    too_big = await wagate.client.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": receiver.url("/x"), "format": "meta", "batch_size": 1001},
+    )
+    assert too_big.status_code == 400 and too_big.json()["error"]["code"] == "invalid_batch_size"

@@ -44,7 +44,7 @@ def claimed(**changes: object) -> ClaimedDelivery:
 
 def test_meta_messages_envelope_has_no_time_and_is_signed_with_the_app_secret() -> None:
     item = claimed(format="meta", secret="0123456789abcdef0123456789abcdef")
-    outgoing = build_webhook(item, NOW)
+    outgoing = build_webhook([item], NOW)
     assert json.loads(outgoing.body) == {
         "object": "whatsapp_business_account",
         "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": STATUS_VALUE}]}],
@@ -65,7 +65,7 @@ def test_meta_envelopes_of_other_fields_carry_the_time() -> None:
         phone_number_id=None,
         meta_value=json.dumps(value),
     )
-    (entry,) = json.loads(build_webhook(item, NOW).body)["entry"]
+    (entry,) = json.loads(build_webhook([item], NOW).body)["entry"]
     assert entry == {
         "id": "102290129340398",
         "time": int(NOW - 2.5),
@@ -75,7 +75,7 @@ def test_meta_envelopes_of_other_fields_carry_the_time() -> None:
 
 def test_wagate_event_is_signed_as_standard_webhooks() -> None:
     item = claimed()
-    outgoing = build_webhook(item, NOW)
+    outgoing = build_webhook([item], NOW)
     body = json.loads(outgoing.body)
     assert body == {
         "id": "evt_abc",
@@ -99,7 +99,7 @@ def test_wagate_event_is_signed_as_standard_webhooks() -> None:
 
 
 def test_wagate_event_without_a_number() -> None:
-    body = json.loads(build_webhook(claimed(phone_number_id=None, event_type="account.update"), NOW).body)
+    body = json.loads(build_webhook([claimed(phone_number_id=None, event_type="account.update")], NOW).body)
     assert body["phone_number_id"] is None and body["type"] == "account.update"
 
 

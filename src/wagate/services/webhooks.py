@@ -9,6 +9,7 @@ import base64
 import binascii
 import secrets
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ class SubscriptionCreate(msgspec.Struct, forbid_unknown_fields=True):
     phone_number_ids: list[str | int] | None = None
     event_types: list[str] | None = None
     max_concurrency: int | None = None
+    batch_size: int = 1
     secret: str | None = None
     verify_token: str | None = None
 
@@ -70,6 +72,7 @@ class SubscriptionPatch(msgspec.Struct, forbid_unknown_fields=True):
     phone_number_ids: list[str | int] | UnsetType | None = UNSET
     event_types: list[str] | UnsetType | None = UNSET
     max_concurrency: int | UnsetType = UNSET
+    batch_size: int | UnsetType = UNSET
     active: bool | UnsetType = UNSET
     verify_token: str | UnsetType = UNSET
 
@@ -156,6 +159,22 @@ async def check_phone_numbers(
     return list(dict.fromkeys(wanted))
 
 
+MAX_BATCH = 1000
+
+
+def check_batch_size(fmt: str, value: int) -> int:
+    """Meta's format may carry up to 1,000 events per POST, as Meta's own webhooks may; wagate's own
+    format (Standard Webhooks) carries one event per request."""
+    if fmt != "meta" and value != 1:
+        raise ApiError(
+            "invalid_batch_size",
+            "batch_size applies to the meta format only; wagate sends one event per request",
+        )
+    if not 1 <= value <= MAX_BATCH:
+        raise ApiError("invalid_batch_size", f"batch_size must be between 1 and {MAX_BATCH}")
+    return value
+
+
 def check_max_concurrency(value: int) -> int:
     if not 1 <= value <= MAX_CONCURRENCY:
         raise ApiError("invalid_max_concurrency", f"max_concurrency must be between 1 and {MAX_CONCURRENCY}")
@@ -237,6 +256,7 @@ async def do_create_subscription(
         rt.settings.webhook_concurrency if req.max_concurrency is None else req.max_concurrency
     )
     secret = check_secret(fmt, req.secret)
+    batch_size = check_batch_size(fmt, req.batch_size)
     if fmt != "meta" and req.verify_token is not None:
         raise ApiError("invalid_request", "verify_token applies to the meta format only")
     url = await check_target(rt, req.url)
@@ -246,7 +266,16 @@ async def do_create_subscription(
         await check_meta_handshake(rt, url, verify_token)
     sub = await rt.db.write(
         sql.CreateSubscription(
-            org.id, url, fmt, secret, verify_token, numbers, event_types, concurrency, rt.clock.now()
+            org.id,
+            url,
+            fmt,
+            secret,
+            verify_token,
+            numbers,
+            event_types,
+            concurrency,
+            rt.clock.now(),
+            batch_size,
         )
     )
     return CreatedSubscription(sub, secret, verify_token)
@@ -263,6 +292,8 @@ async def do_update_subscription(
         changes["event_types"] = check_event_types(patch.event_types)
     if patch.max_concurrency is not UNSET:
         changes["max_concurrency"] = check_max_concurrency(patch.max_concurrency)
+    if patch.batch_size is not UNSET:
+        changes["batch_size"] = check_batch_size(sub.format, patch.batch_size)
     if patch.active is not UNSET:
         changes["active"] = patch.active
     if patch.verify_token is not UNSET:
@@ -362,16 +393,22 @@ class OutgoingWebhook:
     headers: dict[str, str]
 
 
-def meta_body(item: ClaimedDelivery) -> bytes:
-    """Meta's envelope with one change; the stored value is spliced in as it was recorded."""
-    assert item.meta_value is not None and item.field is not None, "fan-out skips events without a Meta value"
-    entry: dict[str, Any] = {
-        "id": "" if item.waba_id is None else str(item.waba_id),
-        "changes": [{"field": item.field, "value": msgspec.Raw(item.meta_value.encode())}],
-    }
-    if item.field not in UNTIMED_FIELDS:
-        entry["time"] = int(item.event_created_at)
-    return _encoder.encode({"object": OBJECT, "entry": [entry]})
+def meta_body(items: Sequence[ClaimedDelivery]) -> bytes:
+    """Meta's envelope: an entry with one change per event (several when the subscription batches);
+    each stored value is spliced in as it was recorded."""
+    entries = []
+    for item in items:
+        assert item.meta_value is not None and item.field is not None, (
+            "fan-out skips events without a Meta value"
+        )
+        entry: dict[str, Any] = {
+            "id": "" if item.waba_id is None else str(item.waba_id),
+            "changes": [{"field": item.field, "value": msgspec.Raw(item.meta_value.encode())}],
+        }
+        if item.field not in UNTIMED_FIELDS:
+            entry["time"] = int(item.event_created_at)
+        entries.append(entry)
+    return _encoder.encode({"object": OBJECT, "entry": entries})
 
 
 def wagate_body(item: ClaimedDelivery) -> bytes:
@@ -388,11 +425,13 @@ def wagate_body(item: ClaimedDelivery) -> bytes:
     )
 
 
-def build_webhook(item: ClaimedDelivery, now: float) -> OutgoingWebhook:
-    """The body and headers of one attempt, signed for the subscription's format."""
+def build_webhook(items: Sequence[ClaimedDelivery], now: float) -> OutgoingWebhook:
+    """The body and headers of one attempt (one event, or a batch in Meta's format), signed for the
+    subscription's format."""
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    item = items[0]
     if item.format == "meta":
-        body = meta_body(item)
+        body = meta_body(items)
         headers["X-Hub-Signature-256"] = hub_signature(item.secret, body)
         return OutgoingWebhook(body, headers)
     body = wagate_body(item)

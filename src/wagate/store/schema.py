@@ -268,6 +268,8 @@ webhook_subscriptions = Table(
     Column("phone_number_ids", Text),  # JSON list, or NULL for every number
     Column("event_types", Text),  # JSON list, or NULL for every event
     Column("max_concurrency", Integer, nullable=False, server_default="4"),
+    # Meta's format only: how many events one POST may carry (Meta batches; 1 suits most receivers).
+    Column("batch_size", Integer, nullable=False, server_default="1"),
     Column("active", SmallInteger, nullable=False, server_default="1"),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
@@ -290,6 +292,7 @@ webhook_deliveries = Table(
     Column("delivered_at", Float),
     UniqueConstraint("subscription_id", "event_id"),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_deliveries_subscription", "subscription_id", "state", "next_attempt_at"),
 )
 
 media = Table(
@@ -307,6 +310,9 @@ media = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float),
     Column("deleted_at", Float),
+    # The media worker's two questions: what is still to download, and what is past retention.
+    Index("ix_media_pending", "source", "storage_key"),
+    Index("ix_media_age", "deleted_at", "created_at"),
 )
 
 # The upstream's id for a wagate media object, per business number (uploaded lazily, or inbound).

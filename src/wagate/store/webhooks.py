@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -33,6 +33,7 @@ class Subscription:
     phone_number_ids: list[int] | None  # None: every number
     event_types: list[str] | None  # None: every event
     max_concurrency: int
+    batch_size: int
     active: bool
     created_at: float
     updated_at: float
@@ -57,6 +58,7 @@ def _subscription(row: Any) -> Subscription:
         phone_number_ids=_json_list(row.phone_number_ids),
         event_types=_json_list(row.event_types),
         max_concurrency=int(row.max_concurrency),
+        batch_size=int(row.batch_size),
         active=bool(row.active),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -75,6 +77,7 @@ class CreateSubscription(Job[Subscription]):
     event_types: list[str] | None
     max_concurrency: int
     now: float
+    batch_size: int = 1
 
     def run(self, conn: Connection) -> Subscription:
         row = conn.execute(
@@ -88,6 +91,7 @@ class CreateSubscription(Job[Subscription]):
                 phone_number_ids=_dump_list(self.phone_number_ids),
                 event_types=_dump_list(self.event_types),
                 max_concurrency=self.max_concurrency,
+                batch_size=self.batch_size,
                 active=1,
                 created_at=self.now,
                 updated_at=self.now,
@@ -266,6 +270,7 @@ class ClaimedDelivery:
     field: str | None
     payload: str
     meta_value: str | None
+    batch_size: int = 1
 
 
 @dataclass(slots=True)
@@ -281,10 +286,16 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
     lease_until: float
     limit: int
     in_flight: dict[int, list[int]]
+    # Attempts in flight by subscription (an attempt may carry several deliveries); by default one each.
+    attempts: dict[int, int] = field(default_factory=dict)
 
     def run(self, conn: Connection) -> list[ClaimedDelivery]:
         subs = conn.execute(
-            select(webhook_subscriptions.c.id, webhook_subscriptions.c.max_concurrency)
+            select(
+                webhook_subscriptions.c.id,
+                webhook_subscriptions.c.max_concurrency,
+                webhook_subscriptions.c.batch_size,
+            )
             .where(webhook_subscriptions.c.active == 1)
             .order_by(webhook_subscriptions.c.id)
         ).all()
@@ -292,7 +303,9 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
         chosen: list[int] = []
         for sub in subs:
             busy = self.in_flight.get(int(sub.id), [])
-            free = min(int(sub.max_concurrency) - len(busy), self.limit - len(chosen))
+            running = self.attempts.get(int(sub.id), len(busy))
+            free_attempts = int(sub.max_concurrency) - running
+            free = min(free_attempts * int(sub.batch_size), self.limit - len(chosen))
             if free <= 0:
                 continue
             query = (
@@ -326,6 +339,7 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
                 webhook_subscriptions.c.url,
                 webhook_subscriptions.c.format,
                 webhook_subscriptions.c.secret,
+                webhook_subscriptions.c.batch_size,
                 events.c.event_id,
                 events.c.type,
                 events.c.created_at,
@@ -360,6 +374,7 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
                 field=r.field,
                 payload=r.payload,
                 meta_value=r.meta_value,
+                batch_size=int(r.batch_size),
             )
             for r in rows
         ]

@@ -56,6 +56,7 @@ def subscription_json(sub: Subscription) -> dict[str, Any]:
         "phone_number_ids": None if sub.phone_number_ids is None else [str(n) for n in sub.phone_number_ids],
         "event_types": sub.event_types,
         "max_concurrency": sub.max_concurrency,
+        "batch_size": sub.batch_size,
         "active": sub.active,
         "created_at": sub.created_at,
         "updated_at": sub.updated_at,

@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 # Business time may be moved by tests and by the offset clock: waking this often lets them see progress.
 POLL_INTERVAL = 0.25
-MAX_IN_FLIGHT = 512
+MAX_IN_FLIGHT = 512  # attempts
+MAX_CLAIM = 5000  # deliveries taken in one claim
 # A lease outlives the longest attempt by a wide margin, so only a dead process loses one.
 LEASE_MARGIN = 30.0
 # What is read of an endpoint's answer; anything longer closes the connection instead.
@@ -95,7 +96,7 @@ class WebhookSender:
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     def _attempts(self) -> int:
-        return sum(len(attempts) for attempts in self.in_flight.values())
+        return sum(len(set(attempts.values())) for attempts in self.in_flight.values())
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -115,34 +116,44 @@ class WebhookSender:
         rt = self.rt
         while (await rt.db.write(FanOut(rt.clock.now()))).events >= FAN_OUT_BATCH:
             pass
-        room = MAX_IN_FLIGHT - self._attempts()
-        if room <= 0:
+        if self._attempts() >= MAX_IN_FLIGHT:
             return
         now = rt.clock.now()
         lease_until = now + rt.settings.webhook_timeout + LEASE_MARGIN
         busy = {sub: list(attempts) for sub, attempts in self.in_flight.items() if attempts}
-        claimed = await rt.db.write(ClaimDeliveries(now, lease_until, room, busy))
+        running = {sub: len(set(attempts.values())) for sub, attempts in self.in_flight.items()}
+        claimed = await rt.db.write(ClaimDeliveries(now, lease_until, MAX_CLAIM, busy, running))
+        by_subscription: dict[int, list[ClaimedDelivery]] = {}
         for item in claimed:
-            task = asyncio.create_task(self._deliver(item), name=f"webhook-{item.delivery_id}")
-            self.in_flight.setdefault(item.subscription_id, {})[item.delivery_id] = task
+            by_subscription.setdefault(item.subscription_id, []).append(item)
+        for subscription_id, items in by_subscription.items():
+            size = items[0].batch_size if items[0].format == "meta" else 1
+            for start in range(0, len(items), size):
+                batch = items[start : start + size]
+                task = asyncio.create_task(self._deliver(batch), name=f"webhook-{batch[0].delivery_id}")
+                for item in batch:
+                    self.in_flight.setdefault(subscription_id, {})[item.delivery_id] = task
 
-    async def _deliver(self, item: ClaimedDelivery) -> None:
+    async def _deliver(self, batch: list[ClaimedDelivery]) -> None:
         try:
-            outcome = await self._attempt(item)
-            await self.rt.db.write(outcome)
+            outcomes = await self._attempt(batch)
+            await asyncio.gather(*(self.rt.db.write(outcome) for outcome in outcomes))
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Not recorded: the lease will end and the delivery will be attempted again.
-            log.exception("webhook sender: could not record the outcome of delivery %s", item.delivery_id)
+            # Not recorded: the lease will end and the deliveries will be attempted again.
+            log.exception("webhook sender: could not record the outcome of delivery %s", batch[0].delivery_id)
         finally:
-            attempts = self.in_flight.get(item.subscription_id, {})
-            attempts.pop(item.delivery_id, None)
+            attempts = self.in_flight.get(batch[0].subscription_id, {})
+            for item in batch:
+                attempts.pop(item.delivery_id, None)
             if not attempts:
-                self.in_flight.pop(item.subscription_id, None)
+                self.in_flight.pop(batch[0].subscription_id, None)
             self.wakeup.set()  # the subscription has room again
 
-    async def _attempt(self, item: ClaimedDelivery) -> DeliveryOutcome:
+    async def _attempt(self, batch: list[ClaimedDelivery]) -> list[DeliveryOutcome]:
+        """One POST for the batch; every delivery in it gets the same outcome."""
+        item = batch[0]
         rt = self.rt
         assert self._session is not None
         status: int | None = None
@@ -150,7 +161,7 @@ class WebhookSender:
         try:
             # The resolver checks names when connecting; a literal address is only checked here.
             check_url(item.url, allow_private=rt.settings.allow_private_targets)
-            outgoing = build_webhook(item, rt.clock.now())
+            outgoing = build_webhook(batch, rt.clock.now())
             async with self._session.post(
                 item.url, data=outgoing.body, headers=outgoing.headers, allow_redirects=False
             ) as response:
@@ -166,22 +177,27 @@ class WebhookSender:
         except Exception as exc:
             log.warning("webhook delivery %s failed unexpectedly: %r", item.delivery_id, exc)
             error = repr(exc)
-        outcome = outcome_of(item, rt.clock.now(), rt.settings, status_code=status, error=error)
+        now = rt.clock.now()
+        outcomes = [outcome_of(one, now, rt.settings, status_code=status, error=error) for one in batch]
+        for one, outcome in zip(batch, outcomes, strict=True):
+            self._count(one, outcome)
+        return outcomes
+
+    def _count(self, item: ClaimedDelivery, outcome: DeliveryOutcome) -> None:
         if outcome.state == "delivered":
             self.metrics.delivered.labels(item.format).inc()
-        else:
-            self.metrics.failed.labels(item.format).inc()
-            if outcome.state == "dead":
-                self.metrics.dead.labels(item.format).inc()
-                log.warning(
-                    "webhook delivery %s of %s to subscription %s is dead after %d attempts: %s",
-                    item.delivery_id,
-                    item.event_id,
-                    item.subscription_id,
-                    item.attempts,
-                    outcome.error,
-                )
-        return outcome
+            return
+        self.metrics.failed.labels(item.format).inc()
+        if outcome.state == "dead":
+            self.metrics.dead.labels(item.format).inc()
+            log.warning(
+                "webhook delivery %s of %s to subscription %s is dead after %d attempts: %s",
+                item.delivery_id,
+                item.event_id,
+                item.subscription_id,
+                item.attempts,
+                outcome.error,
+            )
 
     async def shutdown(self) -> None:
         """Stop claiming; let attempts finish within the timeout; give back the ones that did not."""
