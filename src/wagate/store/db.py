@@ -68,6 +68,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=15000")
         cur.execute("PRAGMA cache_size=-65536")
+        # Checkpoint the WAL every ~40 MB rather than every 4 MB: fewer, larger checkpoints on the
+        # writer's path (measured with W3; see docs/decisions/0004-sqlite-group-commit.md).
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -45,9 +45,17 @@ class _Batch:
 
 @dataclass(slots=True)
 class IngestEnvelope(BatchJob[IngestReport]):
+    """Store an envelope as received and apply it. It is parsed when the job is made, in the caller's
+    thread, so the writer spends its time on the database only."""
+
     body: bytes
     source: str
     received_at: float
+    parsed: _Batch = field(default_factory=_Batch)
+    report: IngestReport = field(default_factory=IngestReport)
+
+    def __post_init__(self) -> None:
+        _collect(self.body, self.parsed, self.report)
 
     @classmethod
     def run_batch(cls, conn: Connection, jobs: Sequence[Job[Any]]) -> list[Any]:
@@ -64,12 +72,12 @@ class IngestEnvelope(BatchJob[IngestReport]):
                 for e in envelopes
             ],
         )
-        reports = []
+        reports = [envelope.report for envelope in envelopes]
         batch = _Batch()
         for envelope in envelopes:
-            report = IngestReport()
-            _collect(envelope.body, batch, report)
-            reports.append(report)
+            batch.statuses.extend(envelope.parsed.statuses)
+            batch.inbound.extend(envelope.parsed.inbound)
+            batch.account.extend(envelope.parsed.account)
         now = envelopes[0].received_at
         reports[0].statuses_parked = apply_statuses(conn, batch.statuses, now)
         apply_inbound(conn, batch.inbound, now)
