@@ -4,16 +4,19 @@ does. Every event that got a 200 is processed, and its effects happen once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.factories import make_sent_messages
-from tests.helpers import Server, bootstrap
+from tests.helpers import Server, bootstrap, eventually
+from tests.receiver import Receiver
 from wagate.cloudapi.signatures import hub_signature
 from wagate.cloudapi.webhooks import messages_envelope, status_event
 from wagate.store.db import Database
@@ -33,7 +36,7 @@ def scalar(home: Path, sql: str) -> int:
 @pytest.mark.slow
 async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = {"WAGATE_META_APP_SECRET": SECRET}
+    env = {"WAGATE_META_APP_SECRET": SECRET, "WAGATE_ALLOW_PRIVATE_TARGETS": "1"}
     ids = bootstrap(home, **env)
     db = Database(f"sqlite:///{home / 'wagate.db'}")
     upgrade(db)
@@ -72,6 +75,13 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
     rng.shuffle(requests)
 
     server = Server(home, **env).start()
+    business = await Receiver().start()  # the business's own endpoint, fed by wagate during all this
+    subscribed = httpx.post(
+        f"{server.url}/api/v1/webhooks/subscriptions",
+        json={"url": business.url("/events")},
+        headers={"Authorization": f"Bearer {ids['token']}"},
+    )
+    assert subscribed.status_code == 201, subscribed.text
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in requests:
         queue.put_nowait(body)
@@ -104,8 +114,17 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
         await asyncio.to_thread(server.start)
         restarted.set()
         await asyncio.gather(*senders)
-    assert server.terminate() == 0
     assert acknowledged == len(requests)
+    total_events = scalar(home, "SELECT COUNT(*) FROM events")
+
+    async def everything_forwarded() -> bool:
+        return len({json.loads(p.body)["id"] for p in business.posts("/events")}) >= total_events
+
+    await eventually(everything_forwarded, within=60)
+    assert server.terminate() == 0
+    await business.stop()
+    forwarded = Counter(json.loads(p.body)["id"] for p in business.posts("/events"))
+    twice = sum(1 for n in forwarded.values() if n > 1)
 
     inbound = scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'in'")
     transitions = scalar(home, "SELECT COUNT(*) FROM message_statuses WHERE status != 'accepted'")
@@ -116,9 +135,12 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
     print(
         f"\ningest crash test: {len(requests)} webhooks acknowledged ({len(bodies)} distinct), "
         f"{stored} stored as received; {inbound} messages, {transitions} status transitions, "
-        f"{received_events}+{status_events} events"
+        f"{received_events}+{status_events} events; {len(forwarded)} forwarded to the business, "
+        f"{twice} of them twice (in flight at the kill, same event id)"
     )
     assert inbound == CUSTOMERS and received_events == CUSTOMERS
     assert transitions == 3 * SENT and status_events == 3 * SENT
     assert read == SENT
     assert stored >= len(requests) - CLIENTS  # every 200 was stored (a few in flight at the kill may be too)
+    assert len(forwarded) == total_events == received_events + status_events
+    assert twice <= 4  # at most the deliveries in flight when the process died (4 per endpoint)

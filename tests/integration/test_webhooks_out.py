@@ -707,3 +707,41 @@ async def test_batches_are_for_the_meta_format_only(wagate: Wagate, receiver: Re
         json={"url": receiver.url("/x"), "format": "meta", "batch_size": 1001},
     )
     assert too_big.status_code == 400 and too_big.json()["error"]["code"] == "invalid_batch_size"
+
+
+async def test_an_endpoint_down_for_an_hour_gets_everything_after_and_delays_nobody(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    """The business's endpoint is down for a (simulated) hour while events keep coming; another
+    endpoint gets each of them at once meanwhile; when the first is back, every event arrives, once."""
+    settings = make_settings(
+        tmp_path / "home", **{**FAST_RETRIES, "webhook_retry_base": 5.0, "webhook_retry_max": 300.0}
+    )
+    async with serving(settings, SettableClock(ticking=True)) as w:
+        receiver.fail_always("/down", 503)
+        down = await subscribe(w, receiver.url("/down"))
+        up = await subscribe(w, receiver.url("/up"))
+        number = demo_number(w)
+        sent: list[str] = []
+        for minute in range(0, 60, 5):
+            event = status_event(w, number)
+            await record(w, event)
+            sent.append(event.meta_value["statuses"][0]["id"])  # type: ignore[index]
+            await posts_to(receiver, "/up", len(sent))  # the healthy endpoint is not held back
+            w.rt.clock.advance(300)  # type: ignore[attr-defined]
+        assert len(receiver.posts("/down")) >= len(sent)  # attempted, and failing
+        assert not await deliveries(w, state="delivered", subscription_id=down["id"])
+        receiver.fail_always("/down", None)  # back after the hour
+        w.rt.clock.advance(301)  # type: ignore[attr-defined]
+
+        async def all_delivered() -> bool:
+            return len(await deliveries(w, state="delivered", subscription_id=down["id"], limit=100)) == len(
+                sent
+            )
+
+        await eventually(all_delivered)
+        ok = await deliveries(w, state="delivered", subscription_id=down["id"], limit=100)
+        at_up = await deliveries(w, state="delivered", subscription_id=up["id"], limit=100)
+        assert sorted(d["event_id"] for d in ok) == sorted(d["event_id"] for d in at_up)  # each event, once
+        posted = [json.loads(p.body)["id"] for p in receiver.posts("/down")]
+        assert set(posted) == {d["event_id"] for d in ok}  # retries carried the same event ids
