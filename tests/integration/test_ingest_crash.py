@@ -76,11 +76,12 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
 
     server = Server(home, **env).start()
     business = await Receiver().start()  # the business's own endpoint, fed by wagate during all this
-    subscribed = httpx.post(
-        f"{server.url}/api/v1/webhooks/subscriptions",
-        json={"url": business.url("/events")},
-        headers={"Authorization": f"Bearer {ids['token']}"},
-    )
+    async with httpx.AsyncClient() as http:
+        subscribed = await http.post(
+            f"{server.url}/api/v1/webhooks/subscriptions",
+            json={"url": business.url("/events")},
+            headers={"Authorization": f"Bearer {ids['token']}"},
+        )
     assert subscribed.status_code == 201, subscribed.text
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in requests:
