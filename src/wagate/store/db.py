@@ -108,8 +108,9 @@ class Database:
             self._thread.start()
         if self.is_sqlite and self._checkpointer is None:
             self._stop_checkpoints.clear()
-            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="wagate-checkpoint",
-                                                  daemon=True)
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop, name="wagate-checkpoint", daemon=True
+            )
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:

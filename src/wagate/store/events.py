@@ -10,6 +10,7 @@ import msgspec
 from sqlalchemy import Connection
 
 from wagate.store.schema import events
+from wagate.store.sql import insert_rows
 
 _encoder = msgspec.json.Encoder()
 
@@ -33,8 +34,9 @@ class NewEvent:
 def record_events(conn: Connection, new: list[NewEvent]) -> None:
     if not new:
         return
-    conn.execute(
-        events.insert(),
+    insert_rows(
+        conn,
+        events,
         [
             {
                 "event_id": new_event_id(),

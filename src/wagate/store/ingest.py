@@ -22,6 +22,7 @@ from wagate.store.ingest_account import AccountChange, apply_account_changes
 from wagate.store.ingest_messages import Inbound, apply_inbound
 from wagate.store.ingest_statuses import apply_statuses
 from wagate.store.schema import inbound_events, messages, parked_statuses
+from wagate.store.sql import insert_rows
 
 log = logging.getLogger(__name__)
 _dict_decoder = msgspec.json.Decoder(dict[str, Any])
@@ -60,8 +61,9 @@ class IngestEnvelope(BatchJob[IngestReport]):
     @classmethod
     def run_batch(cls, conn: Connection, jobs: Sequence[Job[Any]]) -> list[Any]:
         envelopes = [job for job in jobs if isinstance(job, IngestEnvelope)]
-        conn.execute(
-            inbound_events.insert(),
+        insert_rows(
+            conn,
+            inbound_events,
             [
                 {
                     "source": e.source,

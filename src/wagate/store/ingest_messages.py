@@ -14,7 +14,7 @@ from wagate.ids import new_wamid
 from wagate.store.events import NewEvent, record_events
 from wagate.store.media import record_inbound_media
 from wagate.store.schema import contacts, conversations, messages, service_windows
-from wagate.store.sql import many, upsert
+from wagate.store.sql import insert_rows, many, upsert
 from wagate.store.status_events import metadata
 from wagate.store.tenancy import numbers_by_id
 
@@ -128,7 +128,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
             upsert(conn, service_windows, ["phone_number_id", "wa_id"], ["last_inbound_at"]),
             [{"phone_number_id": n, "wa_id": w, "last_inbound_at": at} for (n, w), at in windows.items()],
         )
-    conn.execute(messages.insert(), rows)
+    insert_rows(conn, messages, rows)
     _touch_conversations(conn, threads, now)
     record_events(conn, new_events)
     return len(rows)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 from wagate.store.db import BatchJob, Job
 from wagate.store.events import record_events
 from wagate.store.schema import idempotency_keys, message_statuses, messages, outbox
-from wagate.store.sql import insert_ignore, many
+from wagate.store.sql import insert_ignore, insert_rows, many
 from wagate.store.status_events import StatusChange, status_events
 from wagate.store.tenancy import numbers_by_id
 
@@ -73,15 +73,17 @@ class AcceptMessage(BatchJob[AcceptResult]):
         todo = [(i, job.message) for i, job in enumerate(accepts) if results[i] is None]
         if todo:
             ids = _insert_messages(conn, [_message_row(m) for _, m in todo])
-            conn.execute(
-                message_statuses.insert(),
+            insert_rows(
+                conn,
+                message_statuses,
                 [
                     {"message_id": mid, "status": "accepted", "at": m.created_at}
                     for mid, (_, m) in zip(ids, todo, strict=True)
                 ],
             )
-            conn.execute(
-                outbox.insert(),
+            insert_rows(
+                conn,
+                outbox,
                 [
                     {
                         "message_id": mid,
@@ -179,7 +181,7 @@ def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     if conn.dialect.name == "sqlite":
         first = int(conn.execute(_LAST_ID).scalar() or 0) + 1
         ids = list(range(first, first + len(rows)))
-        conn.execute(messages.insert(), [{**row, "id": mid} for row, mid in zip(rows, ids, strict=True)])
+        insert_rows(conn, messages, [{"id": mid, **row} for row, mid in zip(rows, ids, strict=True)])
         return ids
     result = conn.execute(messages.insert().returning(messages.c.id, sort_by_parameter_order=True), rows)
     return [int(row[0]) for row in result]
