@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BATCH = 2000
-CHECKPOINT_INTERVAL = 0.5
 
 
 class Job(Generic[T]):
@@ -69,9 +68,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=15000")
         cur.execute("PRAGMA cache_size=-65536")
-        # No checkpoint on a committing connection's path: the checkpointer thread does them
-        # (see Database._checkpoint_loop and docs/decisions/0004-sqlite-group-commit.md).
-        cur.execute("PRAGMA wal_autocheckpoint=0")
+        # Checkpoint the WAL every ~40 MB rather than every 4 MB: fewer, larger checkpoints on the
+        # writer's path (measured with W3; see docs/decisions/0004-sqlite-group-commit.md).
+        cur.execute("PRAGMA wal_autocheckpoint=10000")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -89,8 +88,6 @@ class Database:
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._read_conn: Connection | None = None
-        self._checkpointer: threading.Thread | None = None
-        self._stop_checkpoints = threading.Event()
         self.commits = 0
         self.jobs_committed = 0
 
@@ -106,37 +103,8 @@ class Database:
         if self._thread is None:
             self._thread = threading.Thread(target=self._writer_loop, name="wagate-writer", daemon=True)
             self._thread.start()
-        if self.is_sqlite and self._checkpointer is None:
-            self._stop_checkpoints.clear()
-            self._checkpointer = threading.Thread(
-                target=self._checkpoint_loop, name="wagate-checkpoint", daemon=True
-            )
-            self._checkpointer.start()
-
-    def _checkpoint_loop(self) -> None:
-        """Copy the WAL back into the database in the background, without holding the write lock
-        (PASSIVE), so commits never wait for a checkpoint; a TRUNCATE now and then keeps the WAL
-        file from growing when readers let it."""
-        raw = self.engine.raw_connection()
-        try:
-            rounds = 0
-            while not self._stop_checkpoints.wait(CHECKPOINT_INTERVAL):
-                rounds += 1
-                mode = "TRUNCATE" if rounds % 60 == 0 else "PASSIVE"
-                try:
-                    cursor = raw.cursor()
-                    cursor.execute(f"PRAGMA wal_checkpoint({mode})")
-                    cursor.close()
-                except Exception as exc:  # busy, or the database went away: try next round
-                    log.debug("checkpoint skipped: %s", exc)
-        finally:
-            raw.close()
 
     def stop(self) -> None:
-        if self._checkpointer is not None:
-            self._stop_checkpoints.set()
-            self._checkpointer.join()
-            self._checkpointer = None
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
