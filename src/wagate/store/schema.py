@@ -171,8 +171,12 @@ outbox = Table(
     Column("last_error_title", String(200)),
     Index("ix_outbox_claim", "phone_number_id", "priority", "due_at"),
     # The few rows in flight, for finding those whose lease ran out without scanning the queue.
-    Index("ix_outbox_in_flight", "lease_until", sqlite_where=text("in_flight_since IS NOT NULL"),
-          postgresql_where=text("in_flight_since IS NOT NULL")),
+    Index(
+        "ix_outbox_in_flight",
+        "lease_until",
+        sqlite_where=text("in_flight_since IS NOT NULL"),
+        postgresql_where=text("in_flight_since IS NOT NULL"),
+    ),
 )
 
 message_statuses = Table(
