@@ -36,7 +36,7 @@ _decoder = msgspec.json.Decoder(dict[str, Any])
 _encoder = msgspec.json.Encoder()
 
 # Widening the pacer's window a little absorbs the jitter between our clock and the upstream's.
-PACING_MARGIN = 0.005
+PACING_MARGIN = 0.002
 REDACTED = "••••••"
 
 
