@@ -15,10 +15,11 @@ from sqlalchemy import Connection, delete, func, select, update
 from wagate.domain.template_rules import TemplateDraft, TemplateEdit
 from wagate.store.db import Job
 from wagate.store.events import NewEvent, record_events
-from wagate.store.schema import business_accounts, events, graph_objects, templates
+from wagate.store.schema import business_accounts, events, graph_objects, phone_numbers, templates
 from wagate.store.tenancy import CreateTemplate
 
 STATUS_FIELD = "message_template_status_update"
+CATEGORY_FIELD = "template_category_update"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,31 @@ def record_template_status(
     )
 
 
+def record_category_change(conn: Connection, template: TemplateRow, new_category: str, now: float) -> None:
+    """Record a `template.category` event: Meta's completed `template_category_update`."""
+    value = {
+        "message_template_id": template.id,
+        "message_template_name": template.name,
+        "message_template_language": template.language,
+        "previous_category": template.category,
+        "new_category": new_category,
+    }
+    record_events(
+        conn,
+        [
+            NewEvent(
+                template.org_id,
+                "template.category",
+                {"field": CATEGORY_FIELD, "value": value},
+                now,
+                waba_id=template.waba_id,
+                field=CATEGORY_FIELD,
+                meta_value=value,
+            )
+        ],
+    )
+
+
 # -- writes -----------------------------------------------------------------------------------------
 LIMIT_REACHED = "limit_reached"
 DUPLICATE = "duplicate"
@@ -130,10 +156,11 @@ class SetTemplateStatus(Job[bool]):
     now: float
     reason: str | None = "NONE"
     category: str | None = None
+    only_from: str | None = None  # a review decides only a template still in the status it reviewed
 
     def run(self, conn: Connection) -> bool:
         current = template_by_id(conn, self.template_id)
-        if current is None:
+        if current is None or self.only_from not in (None, current.status):
             return False
         category = self.category or current.category
         if current.status == self.status and category == current.category:
@@ -144,6 +171,8 @@ class SetTemplateStatus(Job[bool]):
             .values(status=self.status, category=category, updated_at=self.now)
         )
         changed = replace(current, status=self.status, category=category, updated_at=self.now)
+        if category != current.category:
+            record_category_change(conn, current, category, self.now)
         if current.status != self.status:
             record_template_status(conn, changed, self.status, self.now, self.reason)
         return True
@@ -284,3 +313,21 @@ def last_status_reason(conn: Connection, template: TemplateRow) -> str | None:
             reason = value.get("reason")
             return None if reason is None else str(reason)
     return None
+
+
+def pending_simulator_templates(conn: Connection, updated_before: float, limit: int) -> list[TemplateRow]:
+    """PENDING templates, unchanged since `updated_before`, of accounts whose numbers are all simulated."""
+    at_meta = select(phone_numbers.c.waba_id).where(phone_numbers.c.upstream != "simulator")
+    simulated = select(phone_numbers.c.waba_id).where(phone_numbers.c.upstream == "simulator")
+    rows = conn.execute(
+        select(templates)
+        .where(
+            templates.c.status == "PENDING",
+            templates.c.updated_at <= updated_before,
+            templates.c.waba_id.in_(simulated),
+            templates.c.waba_id.not_in(at_meta),
+        )
+        .order_by(templates.c.updated_at)
+        .limit(limit)
+    )
+    return [_row(r) for r in rows]

@@ -35,11 +35,13 @@ from wagate.web import (
     meta_webhooks,
     ops,
     simulator_routes,
+    templates_routes,
     webhooks_api,
 )
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
 from wagate.workers.dispatcher import Dispatcher
+from wagate.workers.template_reviewer import TemplateReviewer
 from wagate.workers.webhook_sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,8 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     dispatcher = Dispatcher(rt)
     rt.waker = dispatcher
     await dispatcher.begin()
+    template_reviewer = TemplateReviewer(rt)
+    template_reviewer.start()
     webhook_sender = WebhookSender(rt)
     await webhook_sender.begin()
     media_worker = MediaWorker(rt)
@@ -96,6 +100,7 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     finally:
         await media_worker.stop()
         await webhook_sender.shutdown()
+        await template_reviewer.stop()
         await dispatcher.shutdown()
         for upstream in rt.upstreams.values():
             await upstream.close()
@@ -113,6 +118,7 @@ def create_app(rt: Runtime) -> ASGIApp:
     if rt.simulator is not None:
         route_list += simulator_routes.routes()
     route_list += media_routes.routes()
+    route_list += templates_routes.routes()
     route_list += cloud_routes.routes()
 
     @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from wagate.errors import GraphError, unknown_object
 from wagate.media import service as media_service
 from wagate.services import messages as message_service
+from wagate.services import templates as template_service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
@@ -89,6 +90,9 @@ async def get_object(request: Request) -> Response:
             "timezone_id": "0",
             "message_template_namespace": f"wagate_{raw_id}",
         }
+    elif kind == "template":
+        template = await template_service.access_template(rt, org, raw_id)
+        body = await template_service.describe_template(rt, template)
     elif kind == "media":
         body = await media_service.describe_media(
             rt, org, raw_id, request.query_params.get("phone_number_id"), str(request.base_url)

@@ -75,6 +75,27 @@ OPENAPI: dict[str, Any] = {
                 tag="Cloud API",
             ),
             "delete": _op("Delete media (optional phone_number_id)", tag="Cloud API"),
+            "post": _op(
+                "Edit a template: category, components and/or message_send_ttl_seconds; answers "
+                '{"success": true}',
+                tag="Templates",
+                body=True,
+            ),
+        },
+        "/{version}/{waba_id}/message_templates": {
+            "get": _op(
+                "List a business account's templates (filters: name, status, category, language, fields, "
+                "limit; cursor paging with after/before)",
+                tag="Templates",
+            ),
+            "post": _op(
+                'Create a template (Meta\'s create payload); answers {"id", "status": "PENDING", "category"}',
+                tag="Templates",
+                body=True,
+            ),
+            "delete": _op(
+                "Delete templates by name (every language), or one with hsm_id and name", tag="Templates"
+            ),
         },
         "/v1/media/download/{media_id}": {
             "get": _op(

@@ -1,0 +1,198 @@
+"""Managing message templates (Business Management API): create, list, read, edit, delete.
+
+Every template and business account is loaded with the tenant check: another organization's id answers
+exactly as an unknown Graph object does on Meta. A change clears `rt.templates`, the sending path's cache.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from wagate.domain import template_rules as rules
+from wagate.domain.tenancy import Organization
+from wagate.errors import GraphError, invalid_parameter, unknown_object
+from wagate.services.runtime import Runtime
+from wagate.store import templates as sql
+from wagate.store.templates import TemplateFilter, TemplateRow
+
+DEFAULT_PAGE = 25
+MAX_PAGE = 1000
+
+
+async def access_business_account(rt: Runtime, org: Organization, raw_id: str) -> int:
+    """A business account of `org`; anything else answers as an unknown object."""
+    try:
+        waba_id = int(raw_id)
+    except ValueError:
+        raise unknown_object(raw_id) from None
+    owner = await rt.db.read(lambda conn: sql.business_account_org(conn, waba_id))
+    if owner is None or owner != org.id:
+        raise unknown_object(raw_id)
+    return waba_id
+
+
+async def access_template(rt: Runtime, org: Organization, raw_id: str) -> TemplateRow:
+    """A template of `org`; anything else answers as an unknown object."""
+    try:
+        template_id = int(raw_id)
+    except ValueError:
+        raise unknown_object(raw_id) from None
+    template = await rt.db.read(lambda conn: sql.template_by_id(conn, template_id))
+    if template is None or template.org_id != org.id:
+        raise unknown_object(raw_id)
+    return template
+
+
+async def do_create_template(rt: Runtime, org: Organization, waba_id: int, body: Any) -> dict[str, Any]:
+    draft = rules.check_template_create(body)
+    result = await rt.db.write(
+        sql.InsertTemplate(org.id, waba_id, draft, rt.clock.now(), rules.TEMPLATE_LIMIT)
+    )
+    if result == sql.LIMIT_REACHED:
+        raise rules.limit_reached()
+    if result == sql.DUPLICATE:
+        raise rules.duplicate(draft.name, draft.language)
+    rt.templates.clear()
+    return {"id": str(result), "status": "PENDING", "category": draft.category}
+
+
+async def do_edit_template(rt: Runtime, template: TemplateRow, body: Any) -> dict[str, Any]:
+    edit = rules.check_template_edit(body, template.status, template.category, template.parameter_format)
+    await rt.db.write(sql.EditTemplate(template.id, edit, rt.clock.now()))
+    rt.templates.clear()
+    return {"success": True}
+
+
+async def do_set_template_status(
+    rt: Runtime,
+    template_id: int,
+    status: str,
+    reason: str | None = "NONE",
+    category: str | None = None,
+    only_from: str | None = None,
+) -> bool:
+    """Move a template to `status` (a review's outcome), recording its `template.status` event."""
+    job = sql.SetTemplateStatus(template_id, status, rt.clock.now(), reason, category, only_from)
+    changed = await rt.db.write(job)
+    rt.templates.clear()
+    return changed
+
+
+async def do_delete_templates(
+    rt: Runtime, waba_id: int, name: str | None, hsm_id: str | None
+) -> dict[str, Any]:
+    if not name:
+        raise invalid_parameter("name: the template name is required")
+    template_id = None
+    if hsm_id is not None:
+        try:
+            template_id = int(hsm_id)
+        except ValueError:
+            raise invalid_parameter("hsm_id: must be a template id") from None
+    deleted = await rt.db.write(sql.DeleteTemplates(waba_id, name, rt.clock.now(), template_id))
+    if not deleted:
+        raise GraphError(100, f"name: no template named {name} to delete")
+    rt.templates.clear()
+    return {"success": True}
+
+
+def describe(template: TemplateRow, rejected_reason: str | None = None) -> dict[str, Any]:
+    """A template as Meta's Graph API shows it."""
+    return {
+        "id": str(template.id),
+        "name": template.name,
+        "language": template.language,
+        "status": template.status,
+        "category": template.category,
+        "parameter_format": template.parameter_format.upper(),
+        "components": template.components,
+        "message_send_ttl_seconds": template.message_send_ttl_seconds,
+        "quality_score": {"score": "UNKNOWN", "date": int(template.updated_at)},
+        "rejected_reason": rejected_reason or "NONE",
+    }
+
+
+async def describe_template(rt: Runtime, template: TemplateRow) -> dict[str, Any]:
+    reason = None
+    if template.status == "REJECTED":
+        reason = await rt.db.read(lambda conn: sql.last_status_reason(conn, template))
+    return describe(template, reason)
+
+
+def _cursor(template_id: int) -> str:
+    return base64.urlsafe_b64encode(str(template_id).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, field: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except ValueError:
+        raise invalid_parameter(f"{field}: not a cursor of this list") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    name: str | None = None
+    status: str | None = None
+    category: str | None = None
+    language: str | None = None
+    fields: str | None = None
+    limit: str | None = None
+    after: str | None = None
+    before: str | None = None
+
+
+async def list_templates(rt: Runtime, waba_id: int, query: ListQuery, url: str) -> dict[str, Any]:
+    """One page of the account's templates with Graph cursors; `url` is the request's URL, for `next`."""
+    limit = DEFAULT_PAGE
+    if query.limit is not None:
+        if not query.limit.isdigit() or not 0 < int(query.limit) <= MAX_PAGE:
+            raise invalid_parameter(f"limit: must be 1 to {MAX_PAGE}")
+        limit = int(query.limit)
+    where = TemplateFilter(
+        query.name,
+        query.status.upper() if query.status else None,
+        query.category.upper() if query.category else None,
+        query.language,
+    )
+    after = None if query.after is None else _decode_cursor(query.after, "after")
+    before = None if query.before is None else _decode_cursor(query.before, "before")
+    rows = await rt.db.read(lambda conn: sql.list_templates(conn, waba_id, where, limit, after, before))
+    more = len(rows) > limit
+    if more:
+        rows = rows[1:] if before is not None else rows[:limit]
+    wanted = None
+    if query.fields:
+        wanted = {f.strip() for f in query.fields.split(",") if f.strip()} | {"id"}
+    rejected = [t for t in rows if t.status == "REJECTED"]
+    reasons = await rt.db.read(lambda conn: {t.id: sql.last_status_reason(conn, t) for t in rejected})
+    data = [
+        {k: v for k, v in describe(t, reasons.get(t.id)).items() if wanted is None or k in wanted}
+        for t in rows
+    ]
+    answer: dict[str, Any] = {"data": data}
+    if rows:
+        answer["paging"] = {"cursors": {"before": _cursor(rows[0].id), "after": _cursor(rows[-1].id)}}
+        if more and before is None:
+            base = url.split("?", 1)[0]
+            params = [f"{k}={v}" for k, v in _params(query, limit).items()]
+            answer["paging"]["next"] = f"{base}?{'&'.join([*params, f'after={_cursor(rows[-1].id)}'])}"
+    else:
+        answer["paging"] = {"cursors": {}}
+    return answer
+
+
+def _params(query: ListQuery, limit: int) -> dict[str, str]:
+    given = {
+        "name": query.name,
+        "status": query.status,
+        "category": query.category,
+        "language": query.language,
+        "fields": query.fields,
+    }
+    params = {k: quote(v, safe=",") for k, v in given.items() if v is not None}
+    params["limit"] = str(limit)
+    return params
