@@ -111,6 +111,11 @@ contacts = Table(
     Column("user_id", String(140)),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("attributes", Text, nullable=False, server_default="{}"),  # JSON object of scalars
+    Column("tags", Text, nullable=False, server_default="[]"),  # JSON list of strings
+    # Name, wa_id and attribute values, casefolded in Python: SQLite's LOWER and LIKE fold ASCII only.
+    # NULL for contacts only ingest has written.
+    Column("search_text", Text),
     UniqueConstraint("org_id", "wa_id"),
 )
 
@@ -346,4 +351,15 @@ contact_preferences = Table(
     Column("detail", Text),
     Column("at", Float, nullable=False),
     UniqueConstraint("org_id", "wa_id", "category", "at", "value"),
+)
+
+# Contacts erased on request: who, when and how many rows went (the rows themselves are gone).
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False, index=True),
+    Column("wa_id", String(32), nullable=False),
+    Column("erased_at", Float, nullable=False),
+    Column("counts", Text, nullable=False),
 )

@@ -30,6 +30,7 @@ from wagate.upstreams.simulator import SimulatorUpstream
 from wagate.web import (
     api_v1,
     cloud_routes,
+    contacts_api,
     conversations_api,
     media_routes,
     meta_webhooks,
@@ -113,6 +114,7 @@ def create_app(rt: Runtime) -> ASGIApp:
         *api_v1.routes(),
         *meta_webhooks.routes(),
         *conversations_api.routes(),
+        *contacts_api.routes(),
         *webhooks_api.routes(),
     ]
     if rt.simulator is not None:

@@ -107,6 +107,33 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/messages/{message_id}": {
             "get": _op("A message, its status, its status history and any error", tag="Messages")
         },
+        "/api/v1/contacts": {
+            "get": _op(
+                "Contacts, newest first: q searches name, wa_id and attribute values (case-insensitive in "
+                "every script), tag filters by tag; limit, offset",
+                tag="Contacts",
+            ),
+            "post": _op(
+                "Create a contact: phone, name, attributes (flat object of strings, numbers, booleans), "
+                "tags; 409 contact_exists for a wa_id the organization has",
+                tag="Contacts",
+                body=True,
+            ),
+        },
+        "/api/v1/contacts/{contact_id}": {
+            "get": _op("A contact", tag="Contacts"),
+            "patch": _op(
+                "Change a contact: name, attributes (merged; null removes a key), tags (replaced) or "
+                "add_tags/remove_tags",
+                tag="Contacts",
+                body=True,
+            ),
+            "delete": _op(
+                "Erase a contact with its messages, statuses, service windows, conversations and media; "
+                "its consent history (user preferences) is kept and the erasure recorded",
+                tag="Contacts",
+            ),
+        },
         "/api/v1/webhooks/subscriptions": {
             "get": _op("Webhook subscriptions of the organization", tag="Webhooks"),
             "post": _op(
