@@ -270,17 +270,6 @@ def numbers_of(conn: Connection, org_id: int) -> list[PhoneNumber]:
     ]
 
 
-def business_accounts_of(conn: Connection, org_id: int) -> list[int]:
-    return [
-        int(r[0])
-        for r in conn.execute(
-            select(business_accounts.c.id)
-            .where(business_accounts.c.org_id == org_id)
-            .order_by(business_accounts.c.id)
-        )
-    ]
-
-
 def template_by_name(conn: Connection, waba_id: int, name: str, language: str) -> StoredTemplate | None:
     row = conn.execute(
         select(templates).where(
