@@ -61,6 +61,11 @@ _CODES = [
     ErrorCode(133004, "Server temporarily unavailable", 503, retryable=True),
     ErrorCode(133010, "Phone number not registered", 400),
     ErrorCode(135000, "Generic user error", 400),
+    # wagate's own policy errors (docs/policy.md), where Meta has no code: 139xxx, never used by Meta.
+    ErrorCode(139001, "Marketing consent missing", 400),
+    ErrorCode(139002, "Marketing frequency cap reached", 400),
+    ErrorCode(139003, "Messaging limit reached", 400),
+    ErrorCode(139004, "Consent missing for a business-initiated message", 400),
 ]
 
 ERROR_CODES: dict[int, ErrorCode] = {entry.code: entry for entry in _CODES}

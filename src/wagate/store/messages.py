@@ -72,31 +72,7 @@ class AcceptMessage(BatchJob[AcceptResult]):
         _check_keys(conn, accepts, results)
         todo = [(i, job.message) for i, job in enumerate(accepts) if results[i] is None]
         if todo:
-            ids = _insert_messages(conn, [_message_row(m) for _, m in todo])
-            insert_rows(
-                conn,
-                message_statuses,
-                [
-                    {"message_id": mid, "status": "accepted", "at": m.created_at}
-                    for mid, (_, m) in zip(ids, todo, strict=True)
-                ],
-            )
-            insert_rows(
-                conn,
-                outbox,
-                [
-                    {
-                        "message_id": mid,
-                        "phone_number_id": m.phone_number_id,
-                        "priority": m.priority,
-                        "due_at": m.created_at,
-                        "expires_at": m.expires_at,
-                        "attempts": 0,
-                        "reconciling": 0,
-                    }
-                    for mid, (_, m) in zip(ids, todo, strict=True)
-                ],
-            )
+            insert_outbound(conn, [m for _, m in todo])
             keyed = [(accepts[i], m) for i, m in todo if accepts[i].idempotency is not None]
             if keyed:
                 conn.execute(
@@ -114,10 +90,46 @@ class AcceptMessage(BatchJob[AcceptResult]):
                         if job.idempotency is not None
                     ],
                 )
-            _answered(conn, [m for _, m in todo if m.template_name is None])
             for i, _ in todo:
                 results[i] = AcceptResult(AcceptOutcome.ACCEPTED)
         return results
+
+
+def insert_outbound(conn: Connection, new: Sequence[NewMessage]) -> list[int]:
+    """Write outbound messages, their `accepted` status and their outbox rows; returns their ids in order.
+
+    The one way a message enters the outbox: the send API and wagate's own replies (an opt-out's
+    confirmation, say) both come through here, inside the caller's transaction.
+    """
+    if not new:
+        return []
+    ids = _insert_messages(conn, [_message_row(m) for m in new])
+    insert_rows(
+        conn,
+        message_statuses,
+        [
+            {"message_id": mid, "status": "accepted", "at": m.created_at}
+            for mid, m in zip(ids, new, strict=True)
+        ],
+    )
+    insert_rows(
+        conn,
+        outbox,
+        [
+            {
+                "message_id": mid,
+                "phone_number_id": m.phone_number_id,
+                "priority": m.priority,
+                "due_at": m.created_at,
+                "expires_at": m.expires_at,
+                "attempts": 0,
+                "reconciling": 0,
+            }
+            for mid, m in zip(ids, new, strict=True)
+        ],
+    )
+    _answered(conn, [m for m in new if m.template_name is None])
+    return ids
 
 
 _KEYS = select(

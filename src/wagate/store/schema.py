@@ -363,3 +363,57 @@ erasures = Table(
     Column("erased_at", Float, nullable=False),
     Column("counts", Text, nullable=False),
 )
+
+# The consent ledger: every opt-in and opt-out of a contact, per purpose, with where it came from and its
+# proof. Never erased: it is what shows that a message was wanted (or that it was not sent).
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("wa_id", String(32), nullable=False),
+    Column("purpose", String(20), nullable=False),  # marketing | utility | authentication
+    Column("action", String(10), nullable=False),  # opt_in | opt_out
+    # api | csv | keyword | button | user_preferences | ...
+    Column("source", String(30), nullable=False),
+    Column("proof", Text),  # checkbox text, order id, the keyword message, ...
+    Column("message_wamid", String(80)),  # the customer's message that carried it, if any
+    Column("at", Float, nullable=False),  # when the customer agreed or refused
+    Column("recorded_at", Float, nullable=False),
+    Index("ix_consents_contact", "org_id", "wa_id", "purpose", "at"),
+)
+
+# Per organization: policy settings (a JSON object; absent keys take the documented defaults) and the
+# quality rating wagate derives from failures, blocks and opt-outs.
+org_policies = Table(
+    "org_policies",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("settings", Text, nullable=False, server_default="{}"),
+    Column("quality_rating", String(10), nullable=False, server_default="GREEN"),
+    Column("quality_updated_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Customers reached outside an open window, for the messaging tier: one row per accepted business-initiated
+# message, so queued messages hold their place. Rows older than 24 hours no longer count.
+tier_reservations = Table(
+    "tier_reservations",
+    metadata,
+    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("org_id", BigInteger, nullable=False),
+    Column("wa_id", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_tier_reservations_org", "org_id", "at", "wa_id"),
+)
+
+# Marketing messages accepted per contact, for the frequency cap.
+marketing_sends = Table(
+    "marketing_sends",
+    metadata,
+    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("org_id", BigInteger, nullable=False),
+    Column("wa_id", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_marketing_sends_contact", "org_id", "wa_id", "at"),
+)
