@@ -47,6 +47,13 @@ class Result:
     passed: bool
     notes: list[str] = field(default_factory=list)
 
+    def count_refusals(self, refused: dict[str, int]) -> None:
+        """Put the simulator's refusals beside the figures: wagate should have caught each one first."""
+        self.figures["simulator_refusals"] = sum(refused.values())
+        if refused:
+            self.passed = False
+            self.notes.append(f"the simulator refused sends (by rule): {refused}")
+
     def row(self) -> str:
         main = ", ".join(f"{k}={v:g}" for k, v in self.figures.items())
         base = ", ".join(f"{k}={v:g}" for k, v in self.baseline.items())

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from tests.helpers import Server, bootstrap
+from tests.helpers import Server, bootstrap, simulator_refusals
 
 from bench.common import LUA, BaselineServer, Result, run_wrk
 
@@ -57,13 +57,14 @@ def run(duration: float) -> Result:
             "WAGATE_BENCH_NUMBER": ids["phone_number_id"],
             "WAGATE_BENCH_OPEN_WINDOWS": str(OPEN_WINDOWS),
         }
-        with Server(home) as server:
+        with Server(home, expect_refusals=True) as server:
             asyncio.run(open_windows(server, ids, OPEN_WINDOWS))
             before = outbound_rows(home)
             load = run_wrk(
                 server.url, LUA / "w1_mix.lua", duration=duration, connections=CONNECTIONS, env=env
             )
             committed = outbound_rows(home) - before
+            refused = simulator_refusals(server.url)
         with BaselineServer() as baseline_server:
             base = run_wrk(
                 f"http://127.0.0.1:{baseline_server.port}",
@@ -92,11 +93,14 @@ def run(duration: float) -> Result:
         and load.other == 0
         and 0 <= in_flight <= CONNECTIONS
     )
-    return Result(
+    result = Result(
         "W1",
         figures,
         baseline,
         ratio=figures["accepted_per_s"] / max(1.0, baseline["bare_asgi_per_s"]),
-        target=">= 3000 accepted/s durably, p99 <= 100 ms, no non-2xx, 2xx == committed rows",
+        target=">= 3000 accepted/s durably, p99 <= 100 ms, no non-2xx, 2xx == committed rows, "
+        "no simulator refusal",
         passed=passed,
     )
+    result.count_refusals(refused)
+    return result

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
-from tests.helpers import Server, bootstrap, run_cli
+from tests.helpers import Server, bootstrap, run_cli, simulator_refusals
 
 from bench.common import LUA, Result, run_wrk
 from wagate.clock import SystemClock
@@ -52,6 +52,18 @@ async def simulator_alone(seconds: float, journal: Path) -> float:
 
     await simulator.start(ingest)
     number = NumberRef(1, "+7 495 555-01-00", 2, 1_000_000)
+    # Business-initiated sends, as W2's backlog: an approved utility template, an unlimited account.
+    simulator.sync_account(number.waba_id, None)
+    simulator.sync_template(
+        number.waba_id,
+        3,
+        "hello_world",
+        "en_US",
+        "APPROVED",
+        "UTILITY",
+        "positional",
+        [{"type": "BODY", "text": "x"}],
+    )
     sent = 0
     deadline = time.monotonic() + seconds
 
@@ -64,8 +76,8 @@ async def simulator_alone(seconds: float, journal: Path) -> float:
                 {
                     "messaging_product": "whatsapp",
                     "to": f"7926{i:07d}",
-                    "type": "text",
-                    "text": {"body": "x"},
+                    "type": "template",
+                    "template": {"name": "hello_world", "language": {"code": "en_US"}},
                     "biz_opaque_callback_data": f"b{i}",
                 },
             )
@@ -86,7 +98,7 @@ def run(duration: float) -> Result:
         run_cli(home, "numbers", "update", ids["phone_number_id"], "--rate", "1")
         env = {"WAGATE_BENCH_TOKEN": ids["token"], "WAGATE_BENCH_NUMBER": ids["phone_number_id"]}
         needed = int(RATE * (duration + SETTLE + 5))
-        with Server(home) as server:
+        with Server(home, expect_refusals=True) as server:
             while outbox(home) < needed:
                 run_wrk(server.url, LUA / "w2_backlog.lua", duration=5, connections=64, env=env)
             backlog = outbox(home)
@@ -97,6 +109,7 @@ def run(duration: float) -> Result:
             stats = httpx.get(
                 f"{server.url}/api/v1/simulator/stats", headers={"Authorization": f"Bearer {ids['token']}"}
             ).json()
+            refused = simulator_refusals(server.url)
         times = sorted(
             float(r["at"]) for r in read_journal(home / "simulator" / "journal.jsonl") if r.get("k") == "send"
         )
@@ -125,9 +138,11 @@ def run(duration: float) -> Result:
         figures,
         baseline,
         ratio=achieved / RATE,
-        target=">= 97% of 1000/s for the window, no sliding second over 1050, no 130429",
+        target=">= 97% of 1000/s for the window, no sliding second over 1050, no 130429, "
+        "no simulator refusal",
         passed=passed,
     )
+    result.count_refusals(refused)
     if left == 0:
         result.notes.append("the backlog ran out inside the window: queue more")
     json.dumps(figures)

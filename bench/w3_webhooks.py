@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 from tests.factories import make_sent_messages
-from tests.helpers import Server, bootstrap, free_port
+from tests.helpers import Server, bootstrap, free_port, simulator_refusals
 
 from bench.common import LUA, Result, run_wrk
 from wagate.cloudapi.signatures import hub_signature
@@ -179,7 +179,7 @@ def run(duration: float) -> Result:
         write_requests(request_file, requests)
         lua_env = {"WAGATE_BENCH_REQUESTS": str(request_file), "WAGATE_BENCH_THREADS": str(THREADS)}
 
-        with Receiver("sink") as sink, Server(home, **env) as server:
+        with Receiver("sink") as sink, Server(home, expect_refusals=True, **env) as server:
             headers = {"Authorization": f"Bearer {ids['token']}"}
             subscription = httpx.post(
                 f"{server.url}/api/v1/webhooks/subscriptions",
@@ -216,6 +216,7 @@ def run(duration: float) -> Result:
             transitions = scalar(home, "SELECT COUNT(*) FROM message_statuses WHERE status != 'accepted'")
             inbound = scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'in'")
             delivered = scalar(home, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'delivered'")
+            refused = simulator_refusals(server.url)
 
         baselines = {}
         for kind in ("verify", "pywa"):
@@ -257,11 +258,14 @@ def run(duration: float) -> Result:
         and delivered >= events
         and lag <= 10
     )
-    return Result(
+    result = Result(
         "W3",
         figures,
         baseline,
         ratio=figures["events_per_s"] / max(1.0, baseline["verify_only_per_s"]),
-        target=">= 3000 events/s, p99 <= 100 ms, 0 lost, 0 duplicate effects, forwarded within 10 s",
+        target=">= 3000 events/s, p99 <= 100 ms, 0 lost, 0 duplicate effects, forwarded within 10 s, "
+        "no simulator refusal",
         passed=passed,
     )
+    result.count_refusals(refused)
+    return result

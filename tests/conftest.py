@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from wagate.clock import SettableClock
+from wagate.services import simulator_sync
 from wagate.services.runtime import Runtime
 from wagate.services.tenancy import do_bootstrap
 from wagate.settings import Settings, SimulatorSettings
@@ -19,6 +20,9 @@ from wagate.store.migrate import upgrade
 from wagate.web.app import build_runtime, create_app, running
 
 FAST_RECEIPTS = SimulatorSettings(sent_delay=0.01, delivered_delay=0.02, read_delay=0.03)
+
+# Every runtime `serving` started during the current test: the guard below checks their simulators.
+_served: list[Runtime] = []
 
 
 @dataclass
@@ -33,6 +37,50 @@ class Wagate:
 
     async def send(self, body: dict[str, object], **headers: str) -> httpx.Response:
         return await self.client.post(f"/v23.0/{self.phone_number_id}/messages", json=body, headers=headers)
+
+    async def customer_writes(
+        self,
+        wa_id: str,
+        text: str = "Hello",
+        name: str = "Customer",
+        *,
+        phone_number_id: str | int | None = None,
+        token: str | None = None,
+    ) -> str:
+        """A customer writes to a business number (the demo one unless given, with `token` for another
+        organization's) through the simulated network, which opens their 24-hour window: free-form
+        messages may then be sent to them. Returns the inbound message id."""
+        response = await self.client.post(
+            "/api/v1/simulator/messages",
+            json={
+                "phone_number_id": str(phone_number_id or self.phone_number_id),
+                "from": wa_id,
+                "text": text,
+                "name": name,
+            },
+            headers={} if token is None else {"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 201, response.text
+        message_id: str = response.json()["id"]
+        return message_id
+
+    async def opt_in(self, *wa_ids: str, purpose: str = "marketing", token: str | None = None) -> None:
+        """Record the customers' opt-in, as a business imports the consents it collected."""
+        records = [
+            {"phone": wa_id, "purpose": purpose, "action": "opt_in", "source": "test", "proof": "signed up"}
+            for wa_id in wa_ids
+        ]
+        response = await self.client.post(
+            "/api/v1/consents/import",
+            json={"records": records},
+            headers={} if token is None else {"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 200, response.text
+
+    async def template_added(self, template_id: int) -> None:
+        """A template written straight to the database (tests/factories.py) reaches the simulated
+        network's copy, as one created through the API does."""
+        await simulator_sync.template_changed(self.rt, template_id)
 
     async def message(self, wamid: str) -> dict[str, object]:
         response = await self.client.get(f"/api/v1/messages/{wamid}")
@@ -81,6 +129,7 @@ async def serving(settings: Settings, clock: SettableClock) -> AsyncIterator[Wag
     settings.home.mkdir(parents=True, exist_ok=True)
     ids = seed(settings, clock.now())
     rt = build_runtime(settings, clock)
+    _served.append(rt)
     transport = httpx.ASGITransport(app=create_app(rt))
     headers = {"Authorization": f"Bearer {ids['token']}"}
     async with (
@@ -94,3 +143,24 @@ async def serving(settings: Settings, clock: SettableClock) -> AsyncIterator[Wag
 async def wagate(settings: Settings, clock: SettableClock) -> AsyncIterator[Wagate]:
     async with serving(settings, clock) as running_wagate:
         yield running_wagate
+
+
+@pytest.fixture(autouse=True)
+def simulator_refused_nothing(request: pytest.FixtureRequest) -> Iterator[None]:
+    """wagate checks every policy rule before sending, so the simulated network, which enforces the same
+    rules on its own, must refuse nothing. A test that breaks a rule on purpose is marked
+    `@pytest.mark.simulator_refusals`."""
+    _served.clear()
+    yield
+    served = list(_served)
+    _served.clear()
+    if request.node.get_closest_marker("simulator_refusals") is not None:
+        return
+    for rt in served:
+        if rt.simulator is None:
+            continue
+        refused = {rule: count for rule, count in rt.simulator.rules.refusals.items() if count}
+        assert not refused, (
+            f"the simulator refused sends wagate should have caught first: {refused} "
+            "(mark the test @pytest.mark.simulator_refusals if it breaks a rule on purpose)"
+        )

@@ -58,16 +58,36 @@ def run_cli(home: Path, *args: str, **env: str) -> str:
     return result.stdout
 
 
+def simulator_refusals(url: str) -> dict[str, int]:
+    """The simulator's refusals by rule, from a running wagate's `/metrics` (only those above zero)."""
+    text = httpx.get(url + "/metrics", timeout=10.0).text
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if line.startswith("wagate_simulator_refusals_total{"):
+            labels, _, value = line.rpartition(" ")
+            rule = labels.split('rule="', 1)[1].split('"', 1)[0]
+            if float(value) > 0:
+                found[rule] = int(float(value))
+    return found
+
+
 def bootstrap(home: Path, **env: str) -> dict[str, str]:
     data: dict[str, str] = json.loads(run_cli(home, "bootstrap", "--json", **env))
     return data
 
 
 class Server:
-    """`wagate serve` in a child process, as a user runs it."""
+    """`wagate serve` in a child process, as a user runs it.
 
-    def __init__(self, home: Path, port: int | None = None, **env: str) -> None:
+    Before it is stopped, its simulator must have refused nothing (wagate checks every rule first),
+    unless the server is made with `expect_refusals=True`.
+    """
+
+    def __init__(
+        self, home: Path, port: int | None = None, *, expect_refusals: bool = False, **env: str
+    ) -> None:
         self.home = home
+        self.expect_refusals = expect_refusals
         self.port = port or free_port()
         self.env = wagate_env(home, **env)
         self.process: subprocess.Popen[bytes] | None = None
@@ -98,18 +118,41 @@ class Server:
             time.sleep(0.05)
         raise AssertionError(f"wagate serve did not become healthy: {self.log.read_text()[-3000:]}")
 
-    def kill(self) -> None:
+    def check_refusals(self) -> None:
+        """Fail if the running server's simulator refused anything (and refusals are not expected)."""
+        if self.expect_refusals or self.process is None or self.process.poll() is not None:
+            return
+        try:
+            refused = simulator_refusals(self.url)
+        except httpx.HTTPError:
+            return  # not answering (a crash test's victim): there is nothing to read
+        if refused:
+            raise AssertionError(
+                f"the simulator refused sends wagate should have caught first: {refused} "
+                "(make the Server with expect_refusals=True if the test breaks a rule on purpose)"
+            )
+
+    def kill(self, *, check: bool = True) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+            try:
+                if check:
+                    self.check_refusals()
+            finally:
+                self.process.send_signal(signal.SIGKILL)
+                self.process.wait(timeout=10)
 
     def terminate(self) -> int:
         assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
+        try:
+            self.check_refusals()
+        finally:
+            self.process.send_signal(signal.SIGTERM)
+            code = self.process.wait(timeout=60)
+        return code
 
     def __enter__(self) -> Server:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.kill()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        # A test already failing keeps its own error.
+        self.kill(check=exc_type is None)

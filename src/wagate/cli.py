@@ -8,7 +8,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,10 @@ from rich.table import Table
 from wagate.clock import clock_from_spec
 from wagate.settings import Settings, load_settings
 from wagate.store.db import Database
+
+if TYPE_CHECKING:
+    from wagate.services.runtime import Runtime
+    from wagate.services.template_sync import AccountSync
 
 app = typer.Typer(help="wagate: a self-hosted WhatsApp Business messaging platform.", no_args_is_help=True)
 numbers_app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
@@ -27,6 +31,8 @@ webhooks_app = typer.Typer(
     help="Webhooks to the business: subscriptions and deliveries.", no_args_is_help=True
 )
 app.add_typer(webhooks_app, name="webhooks")
+templates_app = typer.Typer(help="Message templates.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
 console = Console(soft_wrap=True)
 
 
@@ -289,6 +295,87 @@ def webhooks_replay(
     finally:
         db.stop()
     console.print(f"{count} {'delivery' if count == 1 else 'deliveries'} replayed")
+
+
+@templates_app.command("list")
+def templates_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the message templates of every business account."""
+    from wagate.services.templates import list_all_templates
+
+    settings = load_settings()
+    db = _database(settings)
+    try:
+        found = list_all_templates(db)
+    finally:
+        db.stop()
+    rows = [
+        {
+            "id": str(t.id),
+            "waba_id": str(t.waba_id),
+            "name": t.name,
+            "language": t.language,
+            "category": t.category,
+            "status": t.status,
+        }
+        for t in found
+    ]
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("name", "language", "category", "status", "id", "business account")
+    for r in rows:
+        table.add_row(r["name"], r["language"], r["category"], r["status"], r["id"], r["waba_id"])
+    console.print(table)
+
+
+@templates_app.command("sync")
+def templates_sync(
+    page_size: int = typer.Option(
+        100, "--page-size", min=1, max=1000, help="Templates per page asked of Meta."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Import the templates of business accounts with a `cloud` number from Meta, keeping Meta's ids."""
+    import asyncio
+    import dataclasses
+
+    from wagate.web.app import build_runtime
+
+    settings = load_settings()
+    # This process runs no simulator: the serving process's simulator serves no `cloud` account anyway.
+    rt = dataclasses.replace(build_runtime(settings), simulator=None)
+    results = asyncio.run(_sync_templates(rt, page_size))
+    if as_json:
+        print(json.dumps([dataclasses.asdict(r) for r in results]))
+    else:
+        table = Table("business account", "created", "updated", "unchanged", "skipped", "error")
+        for r in results:
+            counts = (r.created, r.updated, r.unchanged, r.skipped)
+            table.add_row(str(r.waba_id), *(str(n) for n in counts), r.error or "")
+        console.print(table if results else "no business account has a cloud number")
+    if any(r.error for r in results):
+        raise typer.Exit(1)
+
+
+async def _sync_templates(rt: Runtime, page_size: int) -> list[AccountSync]:
+    from wagate.services.template_sync import do_sync_templates
+    from wagate.store.migrate import upgrade
+    from wagate.upstreams.cloud import CloudUpstream
+
+    cloud = rt.upstreams["cloud"]
+    assert isinstance(cloud, CloudUpstream)
+    upgrade(rt.db)
+    rt.db.start()
+
+    async def no_ingest(body: bytes) -> None:
+        return None
+
+    await cloud.start(no_ingest)
+    try:
+        return await do_sync_templates(rt, cloud, page_size)
+    finally:
+        await cloud.close()
+        rt.db.stop()
 
 
 @app.command()

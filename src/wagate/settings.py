@@ -19,6 +19,8 @@ class SimulatorSettings:
     delivered_delay: float = 0.6
     read_delay: float = 1.5
     journal: bool = True
+    # Marketing templates one customer may receive outside a window in 24 hours, from all businesses.
+    marketing_per_user_day: int = 2
 
 
 @dataclass(frozen=True, slots=True)

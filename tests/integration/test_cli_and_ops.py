@@ -81,8 +81,20 @@ def test_serve_health_metrics_docs_and_a_revoked_token(tmp_path: Path) -> None:
 
 
 async def test_metrics_count_accepted_and_failed(wagate: Wagate) -> None:
+    # A template to a number that is not on WhatsApp: accepted, then failed by the network.
     await wagate.send(
-        {"messaging_product": "whatsapp", "to": "+79161230000", "type": "text", "text": {"body": "x"}}
+        {
+            "messaging_product": "whatsapp",
+            "to": "+79161230000",
+            "type": "template",
+            "template": {"name": "hello_world", "language": {"code": "en_US"}},
+        }
     )
+    # Free-form to a customer who never wrote: refused before any upstream sees it.
+    refused = await wagate.send(
+        {"messaging_product": "whatsapp", "to": "+79161230001", "type": "text", "text": {"body": "x"}}
+    )
+    assert refused.json()["error"]["code"] == 131047
     body = (await wagate.client.get("/metrics")).text
+    assert 'wagate_policy_refusals_total{code="131047",stage="request"} 1.0' in body
     assert "wagate_messages_accepted_total 1.0" in body

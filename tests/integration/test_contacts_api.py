@@ -182,6 +182,7 @@ class RecordPreference(Job[None]):
 
 async def test_erasure_removes_what_we_hold_and_keeps_consent(wagate: Wagate) -> None:
     made = await create(wagate, phone=ANNA, name="Анна")
+    await wagate.customer_writes("79161112233", text="Hi, it is Anna", name="Anna")
     sent = await wagate.send(
         {"messaging_product": "whatsapp", "to": ANNA, "type": "text", "text": {"body": "Hello"}}
     )
@@ -192,7 +193,7 @@ async def test_erasure_removes_what_we_hold_and_keeps_consent(wagate: Wagate) ->
         return (await wagate.message(wamid))["status"] == "read"
 
     await eventually(read)
-    for action in ({"text": "Hi, it is Anna"}, {"type": "image"}):
+    for action in ({"type": "image"},):
         written = await wagate.client.post(
             "/api/v1/simulator/messages",
             json={"phone_number_id": wagate.phone_number_id, "from": ANNA, "name": "Anna", **action},

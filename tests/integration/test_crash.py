@@ -35,6 +35,16 @@ def outbox_rows(home: Path) -> int:
 
 
 @pytest.mark.slow
+def order_ready(i: int) -> dict[str, object]:
+    """A business-initiated message to a new customer: a template, as no window is open."""
+    return {
+        "messaging_product": "whatsapp",
+        "to": f"+7916{i:07d}",
+        "type": "template",
+        "template": {"name": "hello_world", "language": {"code": "en_US"}},
+    }
+
+
 async def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
     home = tmp_path / "home"
     offset = tmp_path / "clock-offset"
@@ -67,12 +77,7 @@ async def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
             except asyncio.QueueEmpty:
                 return
             key = f"crash-{i}"
-            body = {
-                "messaging_product": "whatsapp",
-                "to": f"+7916{i:07d}",
-                "type": "text",
-                "text": {"body": f"message {i}"},
-            }
+            body = order_ready(i)
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -106,12 +111,7 @@ async def test_kill_9_loses_no_acknowledged_message(tmp_path: Path) -> None:
         # Idempotency keys survived the crash: a retry answers with the first message id.
         for key in random.sample(sorted(acknowledged), 50):
             i = int(key.split("-")[1])
-            body = {
-                "messaging_product": "whatsapp",
-                "to": f"+7916{i:07d}",
-                "type": "text",
-                "text": {"body": f"message {i}"},
-            }
+            body = order_ready(i)
             again = await http.post(url, json=body, headers={**headers, "Idempotency-Key": key})
             assert again.json()["messages"][0]["id"] == acknowledged[key]
     # Past the reconciliation window: sends in doubt either got their status or are sent again.

@@ -23,6 +23,8 @@ def simulator(w: Wagate) -> SimulatorUpstream:
 
 
 async def send_text(w: Wagate) -> str:
+    """A reply to a customer who has just written (so their window is open)."""
+    await w.customer_writes("79161234567")
     response = await w.send(TEXT)
     assert response.status_code == 200, response.text
     return str(response.json()["messages"][0]["id"])
@@ -116,6 +118,7 @@ async def test_clean_stop_gives_unsent_messages_back(tmp_path: Path) -> None:
     db.stop()
     async with serving(settings, clock) as w:
         for i in range(10):
+            await w.customer_writes(f"7916123{i:04d}")
             response = await w.send({**TEXT, "to": f"+7916123{i:04d}"})
             assert response.status_code == 200
     assert outbox_size(w, leased_only=True) == 0

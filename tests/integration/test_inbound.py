@@ -100,6 +100,9 @@ async def test_a_message_is_stored_once_with_its_contact_window_conversation_and
     assert payload["contacts"][0]["user_id"] == "RU.1234567"
     assert payload["messages"][0]["id"] == thread[0]["id"]  # wagate's id, not Meta's
 
+    # The envelopes above played Meta's part by hand; the simulated network, which serves this number,
+    # hears from the customer too, so that it lets the reply through as Meta would.
+    await wagate.customer_writes(CUSTOMER, text="Hello?")
     reply = await wagate.send(
         {
             "messaging_product": "whatsapp",
@@ -205,6 +208,7 @@ async def test_every_inbound_type_is_kept_and_told(wagate: Wagate) -> None:
 
 
 async def test_statuses_with_pricing_errors_played_and_parking(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     response = await wagate.send(
         {
             "messaging_product": "whatsapp",
@@ -247,6 +251,7 @@ async def test_statuses_with_pricing_errors_played_and_parking(wagate: Wagate) -
 
 async def test_a_status_before_its_message_is_known_is_parked_then_applied(wagate: Wagate) -> None:
     assert wagate.rt.simulator is not None
+    await wagate.customer_writes("79161234568")
     wagate.rt.simulator.rules.faults.update({"lost": 1.0})  # the send's answer never comes back
     wamid = (
         await wagate.send(
@@ -335,9 +340,10 @@ async def test_template_status_preferences_and_other_fields(wagate: Wagate) -> N
     assert event_types(wagate) == [
         "template.status",
         "contact.preferences",
+        "contact.consent",
         "account.update",
         "account.update",
     ]
     unknown_account = change("account_update", {"event": "PARTNER_ADDED"}).replace(str(waba).encode(), b"1")
     assert await post(wagate, unknown_account) == 200  # kept, warned, nothing applied
-    assert len(event_types(wagate)) == 4
+    assert len(event_types(wagate)) == 5

@@ -235,6 +235,8 @@ async def test_deleted_media_cannot_be_read_downloaded_or_sent(wagate: Wagate) -
 
 # -- media in sends ---------------------------------------------------------------------------------
 async def test_image_by_id_reaches_the_simulator_as_its_own_media(wagate: Wagate) -> None:
+    for wa_id in ["79161234567", *(f"7916123450{i}" for i in range(5))]:
+        await wagate.customer_writes(wa_id)
     media_id = await upload_id(wagate)
     response = await wagate.send(image_message({"id": media_id, "caption": "Your receipt"}))
     assert response.status_code == 200, response.text
@@ -256,6 +258,8 @@ async def test_image_by_id_reaches_the_simulator_as_its_own_media(wagate: Wagate
 
 
 async def test_concurrent_first_sends_upload_once(wagate: Wagate) -> None:
+    for i in range(8):
+        await wagate.customer_writes(f"7916123451{i}")
     media_id = await upload_id(wagate)
     responses = await asyncio.gather(
         *(wagate.send(image_message({"id": media_id}, to=f"+7916123451{i}")) for i in range(8))
@@ -269,7 +273,7 @@ async def test_concurrent_first_sends_upload_once(wagate: Wagate) -> None:
 async def test_template_header_and_interactive_header_media_by_id(wagate: Wagate) -> None:
     org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
     assert org is not None
-    make_template(
+    receipt = make_template(
         wagate.rt.db,
         org.id,
         int(wagate.waba_id),
@@ -279,6 +283,8 @@ async def test_template_header_and_interactive_header_media_by_id(wagate: Wagate
             {"type": "BODY", "text": "Here is your receipt."},
         ],
     )
+    await wagate.template_added(receipt)
+    await wagate.customer_writes("79161234567")
     document = await upload_id(wagate, b"%PDF-1.4 receipt", "application/pdf")
     video = await upload_id(wagate, samples.mp4(), "video/mp4")
     template = await wagate.send(
@@ -335,6 +341,7 @@ async def test_media_of_the_wrong_kind_or_unknown_is_refused(wagate: Wagate) -> 
         headers={"Authorization": f"Bearer {other.token}"},
     )
     assert error_of(foreign_send)["code"] == 131053
+    await wagate.customer_writes("79161234567")
     as_document = await wagate.send(
         {"messaging_product": "whatsapp", "to": "+79161234567", "type": "document", "document": {"id": pdf}}
     )
@@ -342,6 +349,7 @@ async def test_media_of_the_wrong_kind_or_unknown_is_refused(wagate: Wagate) -> 
 
 
 async def test_image_by_link_is_passed_through(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     response = await wagate.send(image_message({"link": "https://example.com/receipt.png"}))
     assert response.status_code == 200, response.text
     await delivered(wagate, response.json()["messages"][0]["id"])
@@ -366,6 +374,7 @@ async def test_links_to_private_addresses_are_refused(private_off: Settings, clo
 
 async def test_links_to_private_addresses_pass_when_allowed(tmp_path: Path, clock: SettableClock) -> None:
     async with serving(make_settings(tmp_path / "home", allow_private_targets=True), clock) as w:
+        await w.customer_writes("79161234567")
         response = await w.send(image_message({"link": "http://127.0.0.1/x.png"}))
         assert response.status_code == 200, response.text
 
@@ -470,6 +479,7 @@ async def test_inbound_media_is_downloaded_by_the_worker(wagate: Wagate, clock: 
     assert (await wagate.client.get(described["url"])).content == PNG
     # Sent back on the number it came from, the upstream's own id is used: nothing is uploaded.
     before = dict(sim_uploads(wagate))
+    await wagate.customer_writes("79161234567")
     sent = await wagate.send(image_message({"id": str(media_id)}))
     await delivered(wagate, sent.json()["messages"][0]["id"])
     assert sim_uploads(wagate) == before

@@ -106,11 +106,12 @@ async def test_every_meta_example(wagate: Wagate) -> None:
     org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
     assert org is not None
     for template_name, components in TEMPLATES.items():
-        wagate.rt.db.write_now(
+        template_id = wagate.rt.db.write_now(
             tenancy_sql.CreateTemplate(
                 org.id, int(wagate.waba_id), template_name, "en_US", "UTILITY", "APPROVED", components, 0.0
             )
         )
+        await wagate.template_added(template_id)
     said = await wagate.client.post(
         "/api/v1/simulator/messages",
         json={"phone_number_id": wagate.phone_number_id, "from": meta_examples.PHONE, "text": "Hello"},

@@ -44,6 +44,13 @@ def test_pywa_sends_text_buttons_and_the_seeded_template(
     wa = WhatsApp(phone_id=ids["phone_number_id"], token=ids["token"], session=session)
     session.base_url = f"{server.url}/v23.0"  # pywa sets Meta's URL in its constructor; point it at wagate
 
+    # The customer asked first (through the simulated network), so free-form answers may follow.
+    asked = httpx.post(
+        f"{server.url}/api/v1/simulator/messages",
+        json={"phone_number_id": ids["phone_number_id"], "from": "79161234567", "text": "Is my order ready?"},
+        headers={"Authorization": f"Bearer {ids['token']}"},
+    )
+    assert asked.status_code == 201, asked.text
     text = wa.send_message(to="+79161234567", text="Your order #1042 is ready for pickup")
     buttons = wa.send_message(
         to="+79161234567",

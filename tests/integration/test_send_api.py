@@ -55,6 +55,7 @@ async def test_hello_world_is_delivered_then_read(wagate: Wagate) -> None:
 
 
 async def test_text_answer_has_no_message_status_and_normalizes_number(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     # No country code: the business number's country (RU) applies, as on Meta.
     response = await wagate.send(text(to="8 (916) 123-45-67"))
     assert response.status_code == 200, response.text
@@ -136,6 +137,7 @@ async def test_any_version_is_accepted_and_bad_versions_are_not(wagate: Wagate) 
 
 
 async def test_idempotency_key_replays_and_conflicts(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     first = await wagate.send(text(), **{"Idempotency-Key": "order-1"})
     again = await wagate.send(text(), **{"Idempotency-Key": "order-1"})
     assert first.status_code == again.status_code == 200
@@ -147,6 +149,7 @@ async def test_idempotency_key_replays_and_conflicts(wagate: Wagate) -> None:
     assert count_messages(wagate) == before
     # keys are scoped to the organization
     org2 = make_organization(wagate.rt.db, wagate.rt.clock.now())
+    await wagate.customer_writes("79161234567", phone_number_id=org2.number.id, token=org2.token)
     theirs = await wagate.client.post(
         f"/v23.0/{org2.number.id}/messages",
         json=text(),
@@ -156,8 +159,10 @@ async def test_idempotency_key_replays_and_conflicts(wagate: Wagate) -> None:
 
 
 async def test_idempotency_key_expires_after_its_ttl(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     first = await wagate.send(text(), **{"Idempotency-Key": "k-ttl"})
     wagate.rt.clock.advance(wagate.rt.settings.idempotency_ttl + 1)  # type: ignore[attr-defined]
+    await wagate.customer_writes("79161234567", text="Still there?")  # the window closed meanwhile
     later = await wagate.send(text(), **{"Idempotency-Key": "k-ttl"})
     assert later.status_code == 200
     assert later.json()["messages"][0]["id"] != first.json()["messages"][0]["id"]
@@ -186,7 +191,9 @@ async def test_unknown_template_and_wrong_parameters(wagate: Wagate) -> None:
 async def test_template_with_parameters_is_sent_with_them(wagate: Wagate) -> None:
     org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
     assert org is not None
-    make_template(wagate.rt.db, org.id, int(wagate.waba_id), "order_update", ORDER_UPDATE)
+    await wagate.template_added(
+        make_template(wagate.rt.db, org.id, int(wagate.waba_id), "order_update", ORDER_UPDATE)
+    )
     body = {
         "messaging_product": "whatsapp",
         "to": "+79161230001",
@@ -266,7 +273,12 @@ async def test_marketing_never_delays_a_reply(wagate: Wagate) -> None:
     rt = wagate.rt
     org = rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
     assert org is not None
-    make_template(rt.db, org.id, int(wagate.waba_id), "weekly_offer", MARKETING_OFFER, category="MARKETING")
+    offer = make_template(
+        rt.db, org.id, int(wagate.waba_id), "weekly_offer", MARKETING_OFFER, category="MARKETING"
+    )
+    await wagate.template_added(offer)
+    await wagate.opt_in(*(f"7916200{i:04d}" for i in range(40)))
+    await wagate.customer_writes("79169990001")
     rt.db.write_now(tenancy_sql.UpdateNumberRate(int(wagate.phone_number_id), 5))
     assert isinstance(rt.waker, Dispatcher)
     await rt.waker.tick()  # the dispatcher picks up rate changes on its next round; don't wait for it
@@ -302,7 +314,8 @@ async def test_marketing_never_delays_a_reply(wagate: Wagate) -> None:
 
 
 async def test_not_a_whatsapp_user_fails_after_acceptance(wagate: Wagate) -> None:
-    response = await wagate.send(text(to="+79161230000"))
+    # Nobody can write from a number that is not on WhatsApp: the business reaches it with a template.
+    response = await wagate.send({**HELLO, "to": "+79161230000"})
     assert response.status_code == 200
     wamid = response.json()["messages"][0]["id"]
 
@@ -381,6 +394,7 @@ async def test_reaction_to_unknown_message_is_refused(wagate: Wagate) -> None:
 
 
 async def test_reaction_to_a_queued_message_waits_for_it(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     first = (await wagate.send(text())).json()["messages"][0]["id"]
     reaction = await wagate.send(
         {
@@ -400,6 +414,7 @@ async def test_reaction_to_a_queued_message_waits_for_it(wagate: Wagate) -> None
 
 
 async def test_get_message_of_another_organization_is_not_found(wagate: Wagate) -> None:
+    await wagate.customer_writes("79161234567")
     wamid = (await wagate.send(text())).json()["messages"][0]["id"]
     other = make_organization(wagate.rt.db, wagate.rt.clock.now())
     response = await wagate.client.get(

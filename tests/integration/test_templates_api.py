@@ -287,7 +287,7 @@ async def test_delete_by_name_and_by_id(wagate: Wagate) -> None:
     assert _error(await wagate.client.delete(_path(wagate), params={"name": "order_ready"}))["code"] == 100
 
 
-async def test_edit_rules_and_status_events(wagate: Wagate) -> None:
+async def test_edit_rules_and_status_events(wagate: Wagate, clock: SettableClock) -> None:
     template_id = (await _create(wagate, NAMED_ORDER)).json()["id"]
     pending = await wagate.client.post(f"/v23.0/{template_id}", json={"message_send_ttl_seconds": 600})
     assert _error(pending)["error_data"]["details"].startswith("status:")
@@ -301,6 +301,9 @@ async def test_edit_rules_and_status_events(wagate: Wagate) -> None:
 
     components = _with(NAMED_ORDER)["components"]
     components[0]["text"] = "Hi {{first_name}}, order {{order_id}} waits for you at the counter."
+    too_soon = await wagate.client.post(f"/v23.0/{template_id}", json={"components": components})
+    assert "once in 24 hours" in _error(too_soon)["error_data"]["details"]
+    clock.advance(24 * 3600)
     edited = await wagate.client.post(f"/v23.0/{template_id}", json={"components": components})
     assert edited.json() == {"success": True}
     after = (await wagate.client.get(f"/v23.0/{template_id}")).json()

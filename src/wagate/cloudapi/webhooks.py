@@ -96,6 +96,15 @@ def messages_envelope(
     return _encoder.encode(body)
 
 
+def account_envelope(waba_id: int, field: str, value: dict[str, Any], time: float) -> bytes:
+    """One account-level change (`user_preferences`, template status, ...) for one business account."""
+    body = {
+        "object": OBJECT,
+        "entry": [{"id": str(waba_id), "time": int(time), "changes": [{"field": field, "value": value}]}],
+    }
+    return _encoder.encode(body)
+
+
 def status_event(
     upstream_id: str,
     status: str,

@@ -119,13 +119,24 @@ def check_template_send(template: StoredTemplate, send: TemplateSend) -> Rendere
     )
 
 
-def _check_status(template: StoredTemplate, send: TemplateSend) -> None:
-    status = template.status.upper()
+def status_refusal(name: str, language: str, status: str | None) -> GraphError | None:
+    """Meta's error for sending a template in `status` (None: no such template), or None if it may be
+    sent. Checked when a send is requested and again when it is dispatched."""
+    status = (status or "").upper()
+    if status == "APPROVED":
+        return None
     if status == "PAUSED":
-        raise GraphError(132015, f"Template {template.name!r} is paused.")
+        return GraphError(132015, f"Template {name!r} is paused.")
     if status == "DISABLED":
-        raise GraphError(132016, f"Template {template.name!r} is disabled.")
-    if status != "APPROVED" or send.name != template.name or send.language != template.language:
+        return GraphError(132016, f"Template {name!r} is disabled.")
+    return GraphError(132001, f"template name ({name}) does not exist or is not approved in {language}")
+
+
+def _check_status(template: StoredTemplate, send: TemplateSend) -> None:
+    refusal = status_refusal(template.name, template.language, template.status)
+    if refusal is not None:
+        raise refusal
+    if send.name != template.name or send.language != template.language:
         raise GraphError(
             132001, f"template name ({send.name}) does not exist or is not approved in {send.language}"
         )

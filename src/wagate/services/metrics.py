@@ -32,6 +32,21 @@ class _GroupCommits(Collector):
         yield CounterMetricFamily("wagate_db_jobs", "Writes committed by the database writer", value=jobs)
 
 
+class _SimulatorRefusals(Collector):
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "wagate_simulator_refusals",
+            "Sends the simulated network refused (or failed) by a policy or rate rule of its own",
+            labels=["rule"],
+        )
+        for rule, count in sorted(self._read().items()):
+            family.add_metric([rule], count)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -59,6 +74,18 @@ class Metrics:
             ["source"],
             registry=self.registry,
         )
+        self.policy_refusals = Counter(
+            "wagate_policy_refusals",
+            "Messages wagate refused for a policy reason before any upstream saw them",
+            ["code", "stage"],  # stage: request (an HTTP error) | dispatch (a failed status)
+            registry=self.registry,
+        )
+        self.templates_paused = Counter(
+            "wagate_templates_paused",
+            "Templates paused or disabled after a low quality rating",
+            ["status"],
+            registry=self.registry,
+        )
         self.dispatch_latency = Histogram(
             "wagate_dispatch_latency_seconds",
             "From acceptance to the upstream's acknowledgement",
@@ -68,6 +95,10 @@ class Metrics:
 
     def watch_database(self, read: Callable[[], tuple[int, int]]) -> None:
         self.registry.register(_GroupCommits(read))
+
+    def watch_simulator(self, read: Callable[[], dict[str, int]]) -> None:
+        """Expose the simulator's refusals by rule, read at scrape time."""
+        self.registry.register(_SimulatorRefusals(read))
 
     def watch_queue(self, read: Callable[[], list[tuple[int, int, int]]]) -> None:
         self.registry.register(_QueueDepth(read))

@@ -47,6 +47,14 @@ class CustomerAction(msgspec.Struct, forbid_unknown_fields=True):
     mime_type: str | None = None
 
 
+class PreferenceAction(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/v1/simulator/preferences`: a customer stops or resumes marketing messages."""
+
+    phone_number_id: str
+    wa_id: str
+    value: str  # "stop" | "resume"
+
+
 def _require(value: Any, name: str, kind: str) -> Any:
     if value is None:
         raise ApiError("invalid_request", f"{name} is required for a {kind} message", field=name)
@@ -119,6 +127,23 @@ async def do_customer_message(rt: Runtime, number: PhoneNumber, action: Customer
     if "context" in message:
         message["context"]["from"] = "".join(ch for ch in number.display_phone_number if ch.isdigit())
     return await simulator.customer_message(ref, wa_id, action.name, message)
+
+
+async def do_customer_preferences(rt: Runtime, number: PhoneNumber, action: PreferenceAction) -> None:
+    """The customer tells WhatsApp to stop (or resume) marketing messages from the number's business."""
+    simulator = rt.simulator
+    if simulator is None:
+        raise ApiError("simulator_off", "the simulator is not running", http_status=404)
+    if action.value not in ("stop", "resume"):
+        raise ApiError("invalid_request", "value: must be 'stop' or 'resume'", field="value")
+    try:
+        wa_id = to_wa_id(action.wa_id, number.region)
+    except Exception as exc:
+        raise ApiError(
+            "invalid_request", f"wa_id: {action.wa_id!r} is not a valid phone number", field="wa_id"
+        ) from exc
+    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    await simulator.customer_preferences(ref, wa_id, action.value)
 
 
 async def _send_file(simulator: SimulatorUpstream, ref: NumberRef, action: CustomerAction) -> dict[str, Any]:

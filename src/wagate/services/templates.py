@@ -11,11 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from wagate.domain import template_lifecycle as lifecycle
 from wagate.domain import template_rules as rules
 from wagate.domain.tenancy import Organization
 from wagate.errors import GraphError, invalid_parameter, unknown_object
+from wagate.services import simulator_sync
 from wagate.services.runtime import Runtime
+from wagate.store import template_lifecycle as lifecycle_sql
 from wagate.store import templates as sql
+from wagate.store.db import Database
 from wagate.store.templates import TemplateFilter, TemplateRow
 
 DEFAULT_PAGE = 25
@@ -48,21 +52,30 @@ async def access_template(rt: Runtime, org: Organization, raw_id: str) -> Templa
 
 async def do_create_template(rt: Runtime, org: Organization, waba_id: int, body: Any) -> dict[str, Any]:
     draft = rules.check_template_create(body)
-    result = await rt.db.write(
-        sql.InsertTemplate(org.id, waba_id, draft, rt.clock.now(), rules.TEMPLATE_LIMIT)
-    )
+    job = sql.InsertTemplate(org.id, waba_id, draft, rt.clock.now(), rules.TEMPLATE_LIMIT)
+    result = await rt.db.write(job)
+    for purged in job.purged:
+        await simulator_sync.template_changed(rt, purged)
+    if isinstance(result, sql.NameHeld):
+        raise lifecycle.name_held(draft.name, result.until)
     if result == sql.LIMIT_REACHED:
         raise rules.limit_reached()
+    if result == sql.HOURLY_LIMIT_REACHED:
+        raise lifecycle.creation_limit_reached()
     if result == sql.DUPLICATE:
         raise rules.duplicate(draft.name, draft.language)
     rt.templates.clear()
+    await simulator_sync.template_changed(rt, int(result))
     return {"id": str(result), "status": "PENDING", "category": draft.category}
 
 
 async def do_edit_template(rt: Runtime, template: TemplateRow, body: Any) -> dict[str, Any]:
     edit = rules.check_template_edit(body, template.status, template.category, template.parameter_format)
-    await rt.db.write(sql.EditTemplate(template.id, edit, rt.clock.now()))
+    refused = await rt.db.write(sql.EditTemplate(template.id, edit, rt.clock.now()))
+    if refused is not None:
+        raise lifecycle.edit_limit_reached(refused)
     rt.templates.clear()
+    await simulator_sync.template_changed(rt, template.id)
     return {"success": True}
 
 
@@ -78,6 +91,8 @@ async def do_set_template_status(
     job = sql.SetTemplateStatus(template_id, status, rt.clock.now(), reason, category, only_from)
     changed = await rt.db.write(job)
     rt.templates.clear()
+    if changed:
+        await simulator_sync.template_changed(rt, template_id)
     return changed
 
 
@@ -92,11 +107,22 @@ async def do_delete_templates(
             template_id = int(hsm_id)
         except ValueError:
             raise invalid_parameter("hsm_id: must be a template id") from None
-    deleted = await rt.db.write(sql.DeleteTemplates(waba_id, name, rt.clock.now(), template_id))
+    named = await rt.db.read(lambda conn: sql.templates_named(conn, waba_id, name))
+    found = [t for t in named if template_id is None or t.id == template_id]
+    lifecycle.check_deletable(name, [(t.language, t.status) for t in found])
+    job = lifecycle_sql.DeleteTemplates(waba_id, name, rt.clock.now(), template_id)
+    deleted = await rt.db.write(job)
     if not deleted:
         raise GraphError(100, f"name: no template named {name} to delete")
     rt.templates.clear()
+    for deleted_id in deleted:
+        await simulator_sync.template_changed(rt, deleted_id)
     return {"success": True}
+
+
+def list_all_templates(db: Database) -> list[TemplateRow]:
+    """Every template of every organization (`wagate templates list`)."""
+    return db.read_now(sql.all_templates)
 
 
 def describe(template: TemplateRow, rejected_reason: str | None = None) -> dict[str, Any]:
@@ -110,7 +136,7 @@ def describe(template: TemplateRow, rejected_reason: str | None = None) -> dict[
         "parameter_format": template.parameter_format.upper(),
         "components": template.components,
         "message_send_ttl_seconds": template.message_send_ttl_seconds,
-        "quality_score": {"score": "UNKNOWN", "date": int(template.updated_at)},
+        "quality_score": {"score": template.quality_score, "date": int(template.updated_at)},
         "rejected_reason": rejected_reason or "NONE",
     }
 

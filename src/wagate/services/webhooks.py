@@ -43,6 +43,7 @@ EVENT_TYPES = (
     "template.category",
     "account.update",
     "contact.preferences",
+    "contact.consent",
 )
 FORMATS = ("meta", "wagate")
 STATES = ("pending", "delivered", "dead")

@@ -198,8 +198,8 @@ def _media_ids(content: str) -> set[int]:
 class EraseContact(Job[dict[str, int] | None]):
     """Erases a contact and what the organization holds about it, keeping consent decisions.
 
-    `contact_preferences` stays: it is the proof of what the customer decided. Returns the counts of
-    rows removed, or None if there is no such contact.
+    `contact_preferences` and the consent ledger (`consents`) stay: they are the proof of what the
+    customer decided. Returns the counts of rows removed, or None if there is no such contact.
     """
 
     org_id: int

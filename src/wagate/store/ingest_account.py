@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from wagate.store.consent import NewConsent, consent_events, insert_consents
 from wagate.store.events import NewEvent, record_events
 from wagate.store.schema import business_accounts, contact_preferences, templates
 from wagate.store.sql import insert_ignore
@@ -35,6 +36,10 @@ _TEMPLATE_STATUSES = frozenset(
         "LIMIT_EXCEEDED",
     }
 )
+
+_QUALITY_SCORES = frozenset({"GREEN", "YELLOW", "RED", "UNKNOWN"})
+
+_PREFERENCE_ACTIONS = {"stop": "opt_out", "resume": "opt_in"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,8 @@ def apply_account_changes(conn: Connection, changes: list[AccountChange], now: f
             continue
         if change.field == "message_template_status_update":
             _template_status(conn, waba_id, change.value, now)
+        elif change.field == "message_template_quality_update":
+            _template_quality(conn, waba_id, change.value, now)
         elif change.field == "user_preferences":
             new_events.extend(_preferences(conn, org_id, waba_id, change, now))
             continue
@@ -107,10 +114,23 @@ def _template_status(conn: Connection, waba_id: int, value: dict[str, Any], now:
     )
 
 
+def _template_quality(conn: Connection, waba_id: int, value: dict[str, Any], now: float) -> None:
+    score = str(value.get("new_quality_score", "")).upper()
+    template_id = value.get("message_template_id")
+    if score not in _QUALITY_SCORES or not isinstance(template_id, int | str):
+        return
+    conn.execute(
+        update(templates)
+        .where(templates.c.id == int(template_id), templates.c.waba_id == waba_id)
+        .values(quality_score=score, updated_at=now)
+    )
+
+
 def _preferences(
     conn: Connection, org_id: int, waba_id: int, change: AccountChange, now: float
 ) -> list[NewEvent]:
-    """Marketing stop/resume from the customer, kept per contact (consent builds on it) and told."""
+    """Marketing stop/resume from the customer, kept per contact, told, and entered in the consent ledger
+    (once: Meta's retry of a preference already kept records nothing again)."""
     rows, out = [], []
     for preference in change.value.get("user_preferences") or ():
         if not isinstance(preference, dict) or not isinstance(preference.get("wa_id"), str):
@@ -147,6 +167,22 @@ def _preferences(
                 meta_value={"messaging_product": "whatsapp", "user_preferences": [preference]},
             )
         )
-    if rows:
-        conn.execute(insert_ignore(conn, contact_preferences), rows)
-    return out
+    new_consents = []
+    for row in rows:
+        kept = conn.execute(insert_ignore(conn, contact_preferences), row).rowcount == 1
+        action = _PREFERENCE_ACTIONS.get(row["value"])
+        if kept and action is not None and row["category"] == "marketing_messages":
+            new_consents.append(
+                NewConsent(
+                    org_id,
+                    row["wa_id"],
+                    "marketing",
+                    action,
+                    "user_preferences",
+                    None if row["detail"] is None else str(row["detail"]),
+                    None,
+                    row["at"],
+                )
+            )
+    # Each consent is told after the preference that carried it.
+    return out + consent_events(insert_consents(conn, new_consents, now), now)

@@ -9,9 +9,11 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, bindparam, select, update
 
+from wagate.domain.consent import keyword_texts
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
 from wagate.store.events import NewEvent, record_events
+from wagate.store.ingest_consent import KeywordCandidate, apply_keywords
 from wagate.store.media import record_inbound_media
 from wagate.store.schema import contacts, conversations, messages, service_windows
 from wagate.store.sql import insert_rows, many, upsert
@@ -46,8 +48,8 @@ class Inbound:
 
 
 def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
-    """Store new inbound messages (a repeat changes nothing) and record `message.received` events.
-    Returns how many were new."""
+    """Store new inbound messages (a repeat changes nothing) and record `message.received` events;
+    keyword messages change the contact's marketing consent. Returns how many were new."""
     if not inbound:
         return 0
     numbers = numbers_by_id(conn, {i.number_id for i in inbound})
@@ -59,6 +61,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
     windows: dict[tuple[int, str], float] = {}
     threads: dict[tuple[int, str], tuple[int, float, bool]] = {}
     rows, new_events = [], []
+    keyword_candidates: list[KeywordCandidate] = []
     for item in fresh:
         number = numbers[item.number_id]
         message = item.message
@@ -116,6 +119,9 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
         new_events.append(
             _received_event(number, wa_id, item.contact, as_business_sees, kind, at, context_wamid, now)
         )
+        texts = keyword_texts(kind, message)
+        if texts is not None:
+            keyword_candidates.append(KeywordCandidate(number, wa_id, wamid, at, texts, context_wamid))
     conn.execute(
         upsert(conn, contacts, ["org_id", "wa_id"], ["profile_name", "updated_at"]),
         [r for r in contact_rows.values()],
@@ -131,6 +137,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
     insert_rows(conn, messages, rows)
     _touch_conversations(conn, threads, now)
     record_events(conn, new_events)
+    apply_keywords(conn, keyword_candidates, now)
     return len(rows)
 
 

@@ -98,7 +98,22 @@ templates = Table(
     Column("message_send_ttl_seconds", Integer),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("quality_score", String(10), nullable=False, server_default="UNKNOWN"),
+    Column("pause_count", SmallInteger, nullable=False, server_default="0"),
+    Column("paused_until", Float),  # a PAUSED template is approved again at this time
+    Column("deleted_at", Float),  # when it went PENDING_DELETION; its name is held 30 days from then
+    Column("approved_edits", Text, nullable=False, server_default="[]"),  # JSON: times of recent edits
     UniqueConstraint("waba_id", "name", "language"),
+)
+
+# When templates were created, per business account, for Meta's hourly creation limit.
+template_creations = Table(
+    "template_creations",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("waba_id", BigInteger, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_template_creations_waba", "waba_id", "at"),
 )
 
 contacts = Table(

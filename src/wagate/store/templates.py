@@ -7,15 +7,24 @@ A status change is recorded as a `template.status` event carrying Meta's
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
+from wagate.domain import template_lifecycle as lifecycle
 from wagate.domain.template_rules import TemplateDraft, TemplateEdit
 from wagate.store.db import Job
 from wagate.store.events import NewEvent, record_events
-from wagate.store.schema import business_accounts, events, graph_objects, phone_numbers, templates
+from wagate.store.schema import (
+    business_accounts,
+    events,
+    graph_objects,
+    phone_numbers,
+    template_creations,
+    templates,
+)
 from wagate.store.tenancy import CreateTemplate
 
 STATUS_FIELD = "message_template_status_update"
@@ -36,9 +45,14 @@ class TemplateRow:
     message_send_ttl_seconds: int | None
     created_at: float
     updated_at: float
+    quality_score: str = "UNKNOWN"
+    pause_count: int = 0
+    paused_until: float | None = None
+    deleted_at: float | None = None
+    approved_edits: tuple[float, ...] = ()
 
 
-def _row(row: Any) -> TemplateRow:
+def template_row(row: Any) -> TemplateRow:
     return TemplateRow(
         id=int(row.id),
         org_id=int(row.org_id),
@@ -52,13 +66,24 @@ def _row(row: Any) -> TemplateRow:
         message_send_ttl_seconds=row.message_send_ttl_seconds,
         created_at=float(row.created_at),
         updated_at=float(row.updated_at),
+        quality_score=row.quality_score,
+        pause_count=int(row.pause_count),
+        paused_until=row.paused_until,
+        deleted_at=row.deleted_at,
+        approved_edits=tuple(float(t) for t in json.loads(row.approved_edits)),
     )
 
 
 def record_template_status(
-    conn: Connection, template: TemplateRow, event: str, now: float, reason: str | None = "NONE"
+    conn: Connection,
+    template: TemplateRow,
+    event: str,
+    now: float,
+    reason: str | None = "NONE",
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Record a `template.status` event for `template` (its category as it is now)."""
+    """Record a `template.status` event for `template` (its category as it is now); `extra` adds
+    Meta's `other_info` / `disable_info`."""
     value = {
         "event": event,
         "message_template_id": template.id,
@@ -66,6 +91,7 @@ def record_template_status(
         "message_template_language": template.language,
         "message_template_category": template.category,
         "reason": reason,
+        **(extra or {}),
     }
     record_events(
         conn,
@@ -110,27 +136,55 @@ def record_category_change(conn: Connection, template: TemplateRow, new_category
 
 # -- writes -----------------------------------------------------------------------------------------
 LIMIT_REACHED = "limit_reached"
+HOURLY_LIMIT_REACHED = "hourly_limit_reached"
 DUPLICATE = "duplicate"
 
 
+@dataclass(frozen=True, slots=True)
+class NameHeld:
+    """The name was deleted (PENDING_DELETION) less than `NAME_HOLD` ago; free again at `until`."""
+
+    until: float
+
+
 @dataclass(slots=True)
-class InsertTemplate(Job[int | str]):
-    """Create a PENDING template and answer its id, or LIMIT_REACHED / DUPLICATE (nothing written)."""
+class InsertTemplate(Job[int | str | NameHeld]):
+    """Create a PENDING template and answer its id, or LIMIT_REACHED / HOURLY_LIMIT_REACHED /
+    DUPLICATE / NameHeld (nothing written). Templates of this name whose hold is over are purged first
+    (`purged` lists them)."""
 
     org_id: int
     waba_id: int
     draft: TemplateDraft
     now: float
     limit: int
+    hourly_limit: int = lifecycle.CREATIONS_PER_HOUR
+    purged: list[int] = field(default_factory=list)
 
-    def run(self, conn: Connection) -> int | str:
+    def run(self, conn: Connection) -> int | str | NameHeld:
         count = conn.execute(
             select(func.count()).select_from(templates).where(templates.c.waba_id == self.waba_id)
         ).scalar_one()
         if count >= self.limit:
             return LIMIT_REACHED
+        hour_ago = self.now - lifecycle.HOUR
+        created = conn.execute(
+            select(func.count())
+            .select_from(template_creations)
+            .where(template_creations.c.waba_id == self.waba_id, template_creations.c.at > hour_ago)
+        ).scalar_one()
+        if created >= self.hourly_limit:
+            return HOURLY_LIMIT_REACHED
+        held = [t for t in templates_named(conn, self.waba_id, self.draft.name) if t.deleted_at is not None]
+        held_until = max((t.deleted_at + lifecycle.NAME_HOLD for t in held if t.deleted_at), default=0.0)
+        if held_until > self.now:
+            return NameHeld(held_until)
+        if held:
+            self.purged = purge_templates(conn, held, self.now)
         if template_by_name_language(conn, self.waba_id, self.draft.name, self.draft.language) is not None:
             return DUPLICATE
+        conn.execute(delete(template_creations).where(template_creations.c.at <= hour_ago))
+        conn.execute(insert(template_creations).values(waba_id=self.waba_id, at=self.now))
         draft = self.draft
         return CreateTemplate(
             self.org_id,
@@ -179,18 +233,23 @@ class SetTemplateStatus(Job[bool]):
 
 
 @dataclass(slots=True)
-class EditTemplate(Job[bool]):
-    """Apply an edit; a change of category or components sends the template back to review (PENDING)."""
+class EditTemplate(Job[str | None]):
+    """Apply an edit; a change of category or components sends the template back to review (PENDING).
+
+    Answers None when done, or why an approved template may not be edited now (nothing written)."""
 
     template_id: int
     edit: TemplateEdit
     now: float
 
-    def run(self, conn: Connection) -> bool:
+    def run(self, conn: Connection) -> str | None:
         current = template_by_id(conn, self.template_id)
         if current is None:
-            return False
-        values: dict[str, Any] = {"updated_at": self.now}
+            return "the template is gone"
+        allowance = lifecycle.edit_allowance(current.status, current.approved_edits, self.now)
+        if not allowance.allowed:
+            return allowance.details
+        values: dict[str, Any] = {"updated_at": self.now, "approved_edits": json.dumps(allowance.edit_times)}
         if self.edit.category is not None:
             values["category"] = self.edit.category
         if self.edit.components is not None:
@@ -202,44 +261,32 @@ class EditTemplate(Job[bool]):
         )
         if review:
             values["status"] = "PENDING"
+            values["paused_until"] = None
         conn.execute(update(templates).where(templates.c.id == self.template_id).values(**values))
         if review and current.status != "PENDING":
             changed = replace(current, status="PENDING", category=values.get("category", current.category))
             record_template_status(conn, changed, "PENDING", self.now)
-        return True
+        return None
 
 
-@dataclass(slots=True)
-class DeleteTemplates(Job[int]):
-    """Delete a business account's templates named `name` (one of them when `template_id` is given).
+def purge_templates(conn: Connection, found: list[TemplateRow], now: float) -> list[int]:
+    """Remove templates for good, recording DELETED for each; answers their ids.
 
     Messages keep their own copy of what was sent, so their rows are untouched.
     """
-
-    waba_id: int
-    name: str
-    now: float
-    template_id: int | None = None
-
-    def run(self, conn: Connection) -> int:
-        query = select(templates).where(templates.c.waba_id == self.waba_id, templates.c.name == self.name)
-        if self.template_id is not None:
-            query = query.where(templates.c.id == self.template_id)
-        found = [_row(r) for r in conn.execute(query)]
-        if not found:
-            return 0
-        ids = [t.id for t in found]
+    ids = [t.id for t in found]
+    if ids:
         conn.execute(delete(templates).where(templates.c.id.in_(ids)))
         conn.execute(delete(graph_objects).where(graph_objects.c.id.in_(ids)))
-        for template in found:
-            record_template_status(conn, template, "DELETED", self.now)
-        return len(found)
+    for template in found:
+        record_template_status(conn, template, "DELETED", now)
+    return ids
 
 
 # -- reads ------------------------------------------------------------------------------------------
 def template_by_id(conn: Connection, template_id: int) -> TemplateRow | None:
     row = conn.execute(select(templates).where(templates.c.id == template_id)).first()
-    return None if row is None else _row(row)
+    return None if row is None else template_row(row)
 
 
 def template_by_name_language(conn: Connection, waba_id: int, name: str, language: str) -> TemplateRow | None:
@@ -248,7 +295,23 @@ def template_by_name_language(conn: Connection, waba_id: int, name: str, languag
             templates.c.waba_id == waba_id, templates.c.name == name, templates.c.language == language
         )
     ).first()
-    return None if row is None else _row(row)
+    return None if row is None else template_row(row)
+
+
+def templates_named(conn: Connection, waba_id: int, name: str) -> list[TemplateRow]:
+    rows = conn.execute(
+        select(templates)
+        .where(templates.c.waba_id == waba_id, templates.c.name == name)
+        .order_by(templates.c.id)
+    )
+    return [template_row(r) for r in rows]
+
+
+def all_templates(conn: Connection) -> list[TemplateRow]:
+    rows = conn.execute(
+        select(templates).order_by(templates.c.waba_id, templates.c.name, templates.c.language)
+    )
+    return [template_row(r) for r in rows]
 
 
 def business_account_org(conn: Connection, waba_id: int) -> int | None:
@@ -289,10 +352,10 @@ def list_templates(
         rows = conn.execute(
             query.where(templates.c.id < before).order_by(templates.c.id.desc()).limit(limit + 1)
         )
-        return [_row(r) for r in rows][::-1]
+        return [template_row(r) for r in rows][::-1]
     if after is not None:
         query = query.where(templates.c.id > after)
-    return [_row(r) for r in conn.execute(query.order_by(templates.c.id).limit(limit + 1))]
+    return [template_row(r) for r in conn.execute(query.order_by(templates.c.id).limit(limit + 1))]
 
 
 def last_status_reason(conn: Connection, template: TemplateRow) -> str | None:
@@ -330,4 +393,4 @@ def pending_simulator_templates(conn: Connection, updated_before: float, limit: 
         .order_by(templates.c.updated_at)
         .limit(limit)
     )
-    return [_row(r) for r in rows]
+    return [template_row(r) for r in rows]

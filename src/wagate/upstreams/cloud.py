@@ -44,16 +44,20 @@ class CloudUpstream:
             await self._session.close()
             self._session = None
 
-    async def _headers(self, number: NumberRef) -> dict[str, str]:
-        token = await self.token_for(number.waba_id)
+    async def _headers(self, waba_id: int) -> dict[str, str]:
+        token = await self.token_for(waba_id)
         if not token:
-            raise UpstreamError(190, f"no access token for business account {number.waba_id}")
+            raise UpstreamError(190, f"no access token for business account {waba_id}")
         return {"Authorization": f"Bearer {token}"}
 
     async def _call(self, method: str, url: str, number: NumberRef, **kwargs: Any) -> dict[str, Any]:
+        return await self._request(method, url, number.waba_id, **kwargs)
+
+    async def _request(self, method: str, url: str, waba_id: int, **kwargs: Any) -> dict[str, Any]:
+        """A Graph API call with the business account's token; Meta's error object raises."""
         if self._session is None:
             raise UpstreamError(131016, "the cloud upstream is not running")
-        headers = await self._headers(number)
+        headers = await self._headers(waba_id)
         try:
             async with self._session.request(
                 method, url, headers=headers, allow_redirects=False, **kwargs
@@ -115,13 +119,17 @@ class CloudUpstream:
         check_url(url, allow_private=self.allow_private)
         try:
             async with self._session.get(
-                url, headers=await self._headers(number), allow_redirects=False
+                url, headers=await self._headers(number.waba_id), allow_redirects=False
             ) as resp:
                 if resp.status != 200:
                     raise UpstreamError(131052, f"media download answered {resp.status}")
                 return await resp.read(), str(info.get("mime_type") or resp.content_type)
         except aiohttp.ClientError as exc:
             raise UpstreamError(131016, f"media download failed: {exc!r}") from exc
+
+    async def template_page(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """One page of the account's templates at Meta (`GET /{waba_id}/message_templates`)."""
+        return await self._request("GET", f"{self.base}/{waba_id}/message_templates", waba_id, params=params)
 
 
 def _retry_after(raw: str | None) -> float | None:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from wagate.clock import Clock, clock_from_spec
 from wagate.errors import WagateError
 from wagate.media.worker import MediaWorker
+from wagate.services import simulator_sync
 from wagate.services.cache import TtlCache
 from wagate.services.ingest import ingest
 from wagate.services.meta_app import load_meta_app
@@ -30,11 +31,13 @@ from wagate.upstreams.simulator import SimulatorUpstream
 from wagate.web import (
     api_v1,
     cloud_routes,
+    consent_api,
     contacts_api,
     conversations_api,
     media_routes,
     meta_webhooks,
     ops,
+    policy_api,
     simulator_routes,
     templates_routes,
     webhooks_api,
@@ -87,6 +90,10 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
 
     for upstream in rt.upstreams.values():
         await upstream.start(ingest_from_simulator)
+    simulator = rt.simulator
+    if simulator is not None:
+        rt.metrics.watch_simulator(lambda: dict(simulator.rules.refusals))
+    await simulator_sync.sync_all(rt)
     dispatcher = Dispatcher(rt)
     rt.waker = dispatcher
     await dispatcher.begin()
@@ -115,6 +122,8 @@ def create_app(rt: Runtime) -> ASGIApp:
         *meta_webhooks.routes(),
         *conversations_api.routes(),
         *contacts_api.routes(),
+        *consent_api.routes(),
+        *policy_api.routes(),
         *webhooks_api.routes(),
     ]
     if rt.simulator is not None:

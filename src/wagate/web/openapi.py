@@ -171,11 +171,21 @@ OPENAPI: dict[str, Any] = {
                 body=True,
             )
         },
+        "/api/v1/simulator/preferences": {
+            "post": _op(
+                "Simulator: a customer stops or resumes marketing messages (phone_number_id, wa_id, "
+                "value: stop|resume); wagate hears a user_preferences webhook",
+                tag="Simulator",
+                body=True,
+            )
+        },
         "/api/v1/simulator/faults": {
             "get": _op("Simulator: injected fault probabilities", tag="Simulator"),
             "put": _op("Simulator: set injected fault probabilities", tag="Simulator", body=True),
         },
-        "/api/v1/simulator/stats": {"get": _op("Simulator: what the network has seen", tag="Simulator")},
+        "/api/v1/simulator/stats": {
+            "get": _op("Simulator: what the network has seen, and what it refused by rule", tag="Simulator")
+        },
         "/healthz": {
             "get": {"summary": "Health", "tags": ["Operations"], "responses": {"200": {"description": "OK"}}}
         },

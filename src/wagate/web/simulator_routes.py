@@ -12,11 +12,18 @@ from starlette.routing import Route
 from wagate.errors import ApiError
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
-from wagate.services.simulated_customers import CustomerAction, do_customer_message
+from wagate.services.simulated_customers import (
+    CustomerAction,
+    PreferenceAction,
+    do_customer_message,
+    do_customer_preferences,
+)
 from wagate.upstreams.simulator import SimulatorUpstream
+from wagate.web import simulator_template_routes
 from wagate.web.errors import json_response
 
 _action_decoder = msgspec.json.Decoder(CustomerAction)
+_preference_decoder = msgspec.json.Decoder(PreferenceAction)
 _faults_decoder = msgspec.json.Decoder(dict[str, float])
 
 
@@ -37,6 +44,19 @@ async def customer_message(request: Request) -> Response:
     number = await tenancy.access_phone_number(rt, org, action.phone_number_id)
     message_id = await do_customer_message(rt, number, action)
     return json_response({"id": message_id}, 201)
+
+
+async def preferences(request: Request) -> Response:
+    """A simulated customer stops or resumes marketing messages from a business number's account."""
+    rt: Runtime = request.app.state.rt
+    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    try:
+        action = _preference_decoder.decode(await request.body())
+    except msgspec.DecodeError as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+    number = await tenancy.access_phone_number(rt, org, action.phone_number_id)
+    await do_customer_preferences(rt, number, action)
+    return json_response({"success": True})
 
 
 async def faults(request: Request) -> Response:
@@ -63,6 +83,7 @@ async def stats(request: Request) -> Response:
             "receipts_delivered": simulator.receipts_delivered,
             "refused_throughput": simulator.rules.refused_throughput,
             "refused_pair_rate": simulator.rules.refused_pair_rate,
+            "refusals": dict(simulator.rules.refusals),
         }
     )
 
@@ -70,6 +91,12 @@ async def stats(request: Request) -> Response:
 def routes() -> list[Route]:
     return [
         Route("/api/v1/simulator/messages", customer_message, methods=["POST"]),
+        Route("/api/v1/simulator/preferences", preferences, methods=["POST"]),
         Route("/api/v1/simulator/faults", faults, methods=["GET", "PUT"]),
         Route("/api/v1/simulator/stats", stats, methods=["GET"]),
+        Route(
+            "/api/v1/simulator/templates/{template_id}/quality",
+            simulator_template_routes.template_quality,
+            methods=["POST"],
+        ),
     ]

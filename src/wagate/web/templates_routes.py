@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.errors import invalid_parameter
+from wagate.services import template_lifecycle, tenancy
 from wagate.services import templates as template_service
-from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.web.cloud_routes import _check_version
 from wagate.web.errors import json_response
@@ -65,8 +65,18 @@ async def edit_template(request: Request) -> Response:
     return json_response(await template_service.do_edit_template(rt, template, await _json_body(request)))
 
 
+async def unpause_template(request: Request) -> Response:
+    """Meta's `POST /{version}/{template_id}/unpause`."""
+    rt: Runtime = request.app.state.rt
+    _check_version(request.path_params["version"])
+    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    template = await template_service.access_template(rt, org, request.path_params["object_id"])
+    return json_response(await template_lifecycle.do_unpause_template(rt, template))
+
+
 def routes() -> list[Route]:
     return [
         Route("/{version}/{waba_id}/message_templates", message_templates, methods=["GET", "POST", "DELETE"]),
+        Route("/{version}/{object_id}/unpause", unpause_template, methods=["POST"]),
         Route("/{version}/{object_id}", edit_template, methods=["POST"]),
     ]

@@ -18,14 +18,18 @@ from typing import Any
 
 import msgspec
 
+from wagate.cloudapi.error_codes import lookup
 from wagate.domain.pacing import SlidingWindowPacer, Slot
+from wagate.domain.policy import window_open
 from wagate.domain.retry import RetryPolicy
+from wagate.domain.templates import status_refusal
 from wagate.domain.tenancy import PhoneNumber
 from wagate.media.translate import MediaTranslator
 from wagate.services.runtime import Runtime, Waker
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.ingest import ApplyParked
 from wagate.store.messages import ClaimDue, Claimed, OutcomeKind, RecoverInDoubt, ReleaseClaims, SendOutcome
+from wagate.store.policy import PrunePolicyCounts
 from wagate.store.upkeep import PruneIdempotencyKeys
 from wagate.upstreams.base import NumberRef, Upstream, UpstreamError
 from wagate.workers.base import PeriodicWorker
@@ -68,6 +72,31 @@ def redact_codes(content: str) -> str:
             if isinstance(parameter, dict) and "text" in parameter:
                 parameter["text"] = REDACTED
     return _encoder.encode(template).decode()
+
+
+def _policy_refusal(item: Claimed, now: float) -> tuple[int, str, str] | None:
+    """What time changed while the message waited: its window closed, its template was paused,
+    disabled or deleted, or the customer opted out."""
+    if item.type == "template":
+        content = _decoder.decode(item.content)
+        language = content.get("language")
+        code = str(language.get("code", "")) if isinstance(language, dict) else ""
+        refusal = status_refusal(str(content.get("name", "")), code, item.template_status)
+        if refusal is not None:
+            return refusal.code, refusal.title, f"{refusal.details} (when it was due to be sent)"
+    if item.type != "template" and not window_open(item.last_inbound_at, now):
+        return (
+            131047,
+            lookup(131047).title,
+            "The customer's 24-hour window closed before the message could be sent: send a template.",
+        )
+    if item.marketing_opted_out:
+        return (
+            131050,
+            lookup(131050).title,
+            "The customer opted out of marketing messages while the message waited.",
+        )
+    return None
 
 
 class Lane:
@@ -149,6 +178,23 @@ class Lane:
         if now >= item.expires_at:
             self.buffer.popleft()
             await self._write(self._expired(item, now))
+            return
+        refusal = _policy_refusal(item, now)
+        if refusal is not None:
+            self.buffer.popleft()
+            code, title, details = refusal
+            self.rt.metrics.failed.labels(str(code)).inc()
+            self.rt.metrics.policy_refusals.labels(str(code), "dispatch").inc()
+            await self._write(
+                SendOutcome(
+                    OutcomeKind.FAILED,
+                    item.message_id,
+                    now,
+                    error_code=code,
+                    error_title=title,
+                    error_details=details,
+                )
+            )
             return
         if item.context_pending:
             # It replies or reacts to a message still on its way: wait until that one has an upstream id.
@@ -306,6 +352,7 @@ class Upkeep(PeriodicWorker):
         self._ticks += 1
         if self._ticks % 30 == 0:
             await rt.db.write(PruneIdempotencyKeys(now - rt.settings.idempotency_ttl))
+            await rt.db.write(PrunePolicyCounts(now))
 
 
 class Dispatcher(Waker, PeriodicWorker):

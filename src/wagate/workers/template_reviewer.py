@@ -1,9 +1,13 @@
 """The simulator's template reviewer: PENDING templates of business accounts without a `cloud` number
-are decided after `REVIEW_DELAY` seconds of clock time, by the rules in `domain/template_rules.review`."""
+are decided after `REVIEW_DELAY` seconds of clock time, by the rules in `domain/template_rules.review`.
+
+Each tick also ends what time ends: a pause that is over (the template is approved again) and a
+pending deletion whose 30 days are over (the template is removed and its name free again)."""
 
 from __future__ import annotations
 
 from wagate.domain.template_rules import REVIEW_DELAY, review
+from wagate.services import template_lifecycle
 from wagate.services import templates as template_service
 from wagate.services.runtime import Runtime
 from wagate.store import templates as sql
@@ -22,6 +26,7 @@ class TemplateReviewer(PeriodicWorker):
 
     async def tick(self) -> None:
         await self.review_due()
+        await template_lifecycle.do_release_due(self.rt, _BATCH)
 
     async def review_due(self) -> int:
         """Decide every template whose review is due; returns how many were decided."""

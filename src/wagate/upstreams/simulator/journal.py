@@ -2,8 +2,10 @@
 
 A send is acknowledged to the caller only after its record is on disk, as a real network would only
 answer once it holds the message; concurrent sends share one fsync. Receipt acknowledgements are
-appended without waiting. After a crash the journal tells the simulator which receipts it still owes,
-and tells a crash test exactly which messages reached "WhatsApp", and how often.
+appended without waiting. Customers' messages (`in`, which open windows) and marketing preferences
+(`pref`) are journalled as sends are. After a crash the journal tells the simulator which receipts it
+still owes and which windows are open, and tells a crash test exactly which messages reached
+"WhatsApp", and how often.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Who is a WhatsApp user: every valid mobile number, except the test range of numb
 digits are 0000 (a send to one is accepted, then fails with 131026, as on Meta). Throughput: a number
 may send at most its rate in any sliding second (else 130429). Pair rate: one message every 6 seconds
 to the same user, with bursts of up to 45 borrowed (else 131056). Faults can be injected on purpose.
+Meta's messaging policy (windows, templates, limits) is kept in `policy.py`; every refusal, of any rule,
+is counted here.
 """
 
 from __future__ import annotations
@@ -18,6 +20,17 @@ from wagate.domain.phone import is_mobile
 NOT_A_USER_SUFFIX = "0000"
 PAIR_INTERVAL = 6.0
 PAIR_BURST = 45
+# Every rule the network enforces, as counted in `NetworkRules.refusals`.
+RULES = (
+    "window",
+    "template",
+    "tier",
+    "marketing_limit",
+    "us_marketing",
+    "opted_out",
+    "pair_rate",
+    "throughput",
+)
 
 
 @dataclass(slots=True)
@@ -52,8 +65,19 @@ class NetworkRules:
     rng: random.Random = field(default_factory=random.Random)
     _sends: dict[int, deque[float]] = field(default_factory=dict)
     _pairs: dict[tuple[int, str], _PairBucket] = field(default_factory=dict)
-    refused_throughput: int = 0
-    refused_pair_rate: int = 0
+    # Sends refused (or accepted, then failed) by rule; injected faults are not refusals.
+    refusals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+
+    def refuse(self, rule: str) -> None:
+        self.refusals[rule] = self.refusals.get(rule, 0) + 1
+
+    @property
+    def refused_throughput(self) -> int:
+        return self.refusals["throughput"]
+
+    @property
+    def refused_pair_rate(self) -> int:
+        return self.refusals["pair_rate"]
 
     @staticmethod
     def is_user(wa_id: str) -> bool:
@@ -65,7 +89,7 @@ class NetworkRules:
         if window is None:
             window = self._sends[number_id] = deque()
         if count_in_window(window, now) >= rate:
-            self.refused_throughput += 1
+            self.refuse("throughput")
             return False
         window.append(now)
         return True
@@ -78,7 +102,7 @@ class NetworkRules:
         bucket.tokens = min(float(PAIR_BURST), bucket.tokens + (now - bucket.at) / PAIR_INTERVAL)
         bucket.at = now
         if bucket.tokens < 1.0:
-            self.refused_pair_rate += 1
+            self.refuse("pair_rate")
             return False
         bucket.tokens -= 1.0
         if len(self._pairs) > 200_000:

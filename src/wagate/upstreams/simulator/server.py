@@ -1,8 +1,8 @@
 """The simulator alone, as a fake Meta over HTTP (`wagate simulator`).
 
-Meta's Graph surface for messages and media, signed webhooks to one URL (receipts and customer
-messages, retried until answered with 200, as Meta does), and a control API to create numbers and to
-act as customers. This is how the `cloud` upstream is tested without Meta.
+Meta's Graph surface for messages, media and templates (`fake_templates.py`), signed webhooks to one
+URL (receipts and customer messages, retried until answered with 200, as Meta does), and a control API
+to create numbers and to act as customers. This is how the `cloud` upstream is tested without Meta.
 
 Numbers are created through the control API (`POST /api/v1/simulator/numbers`), which answers with the
 ids and the access token a business would get from Meta; they are kept in `numbers.json` in the
@@ -21,6 +21,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -38,6 +39,7 @@ from wagate.ids import new_graph_id
 from wagate.services.simulated_customers import CustomerAction, build_inbound
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.simulator.fake_templates import FakeTemplates, check_account_token
 from wagate.upstreams.simulator.upstream import SimulatorUpstream
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class FakeMeta:
         self.app_secret = app_secret
         self.numbers: dict[int, FakeNumber] = {}
         self.simulator = SimulatorUpstream(clock, settings, home / "journal.jsonl")
+        self.templates = FakeTemplates(home, self._template_changed)
         self._session: aiohttp.ClientSession | None = None
         self.webhooks_sent = 0
 
@@ -81,6 +84,7 @@ class FakeMeta:
             for raw in json.loads(path.read_text()):
                 number = FakeNumber(**raw)
                 self.numbers[number.id] = number
+        self.templates.load()
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         await self.simulator.start(self._post_webhook)
 
@@ -102,6 +106,18 @@ class FakeMeta:
                 raise RuntimeError(f"webhook answered {response.status}")
         self.webhooks_sent += 1
 
+    def _template_changed(self, waba_id: int, template: dict[str, Any]) -> None:
+        self.simulator.sync_template(
+            waba_id,
+            int(template["id"]),
+            template["name"],
+            template["language"],
+            template["status"],
+            template["category"],
+            str(template.get("parameter_format", "POSITIONAL")).lower(),
+            template["components"],
+        )
+
     # -- numbers ---------------------------------------------------------------------------------
     def create_number(self, display_phone_number: str | None, rate: int, waba_id: int | None) -> FakeNumber:
         number_id = new_graph_id()
@@ -111,6 +127,7 @@ class FakeMeta:
         number = FakeNumber(number_id, waba, display, rate, token or "EAAG" + secrets.token_urlsafe(32))
         self.numbers[number_id] = number
         self._save()
+        self.templates.seed_sample(waba)
         return number
 
     def _save(self) -> None:
@@ -249,6 +266,20 @@ async def graph_object(request: Request) -> Response:
     )
 
 
+async def message_templates(request: Request) -> Response:
+    """`GET` (paged) or `POST` (create) a business account's templates, as on Meta."""
+    meta: FakeMeta = request.app.state.meta
+    tokens = {n.waba_id: n.access_token for n in meta.numbers.values()}
+    waba_id = check_account_token(request, request.path_params["waba_id"], tokens)
+    if request.method == "POST":
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise GraphError(100, "body: not valid JSON") from None
+        return _json(meta.templates.create(waba_id, body))
+    return _json(meta.templates.page(waba_id, str(request.url), dict(request.query_params)))
+
+
 # -- control ---------------------------------------------------------------------------------------
 class NewNumber(msgspec.Struct, forbid_unknown_fields=True):
     display_phone_number: str | None = None
@@ -351,6 +382,7 @@ def create_fake_meta(meta: FakeMeta) -> Starlette:
             Route("/api/v1/simulator/faults", control_faults, methods=["GET", "PUT"]),
             Route("/api/v1/simulator/stats", control_stats, methods=["GET"]),
             Route("/media-download/{media_id}", media_download, methods=["GET"]),
+            Route("/{version}/{waba_id}/message_templates", message_templates, methods=["GET", "POST"]),
             Route("/{version}/{number}/messages", messages, methods=["POST"]),
             Route("/{version}/{number}/media", upload, methods=["POST"]),
             Route("/{version}/{number}", graph_object, methods=["GET"]),

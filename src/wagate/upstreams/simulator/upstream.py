@@ -1,9 +1,11 @@
 """The simulator as an upstream: an in-process virtual WhatsApp network.
 
-It mints its own message ids, keeps the rules of `network.py`, journals every accepted send durably,
-and reports receipts (sent → delivered → read, or failed) as Meta webhook envelopes handed to wagate's
-one ingest path, batched as Meta batches them. Receipts it still owes survive a crash: they are
-rebuilt from the journal at start.
+It mints its own message ids, keeps the rules of `network.py` and Meta's policy of `policy.py` (from its
+own state: templates and messaging limits it is told of, windows its customers open), journals every
+accepted send durably, and reports receipts (sent → delivered → read, or failed) as Meta webhook
+envelopes handed to wagate's one ingest path, batched as Meta batches them. Receipts it still owes,
+open windows, marketing stops and the rolling counts of the limits survive a crash: they are rebuilt
+from the journal at start.
 """
 
 from __future__ import annotations
@@ -23,16 +25,28 @@ from typing import Any
 import phonenumbers
 
 from wagate.clock import Clock
-from wagate.cloudapi.webhooks import MAX_CHANGES_PER_POST, error_object, messages_envelope, status_event
+from wagate.cloudapi.error_codes import lookup
+from wagate.cloudapi.webhooks import (
+    MAX_CHANGES_PER_POST,
+    account_envelope,
+    error_object,
+    messages_envelope,
+    status_event,
+)
 from wagate.ids import new_graph_id, new_wamid
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
 from wagate.upstreams.simulator.journal import Journal, read_journal
 from wagate.upstreams.simulator.network import NetworkRules
+from wagate.upstreams.simulator.policy import Policy, Refusal, expected_template
 
 log = logging.getLogger(__name__)
 
 _CALLBACK_MEMORY = 500_000
+PREFERENCE_DETAILS = {
+    "stop": "User requested to stop marketing messages",
+    "resume": "User requested to resume marketing messages",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +58,18 @@ class Receipt:
     callback_data: str | None
     category: str | None
     errors: list[dict[str, Any]] | None = None
+
+
+def _failure_error(failure: Refusal | None) -> list[dict[str, Any]]:
+    if failure is None:
+        return [
+            error_object(
+                131026,
+                "Message undeliverable",
+                "Message Undeliverable: the recipient is not a WhatsApp user.",
+            )
+        ]
+    return [error_object(failure.code, lookup(failure.code).title, failure.details)]
 
 
 class SimulatorUpstream:
@@ -59,6 +85,7 @@ class SimulatorUpstream:
         self.clock = clock
         self.settings = settings
         self.rules = rules or NetworkRules()
+        self.policy = Policy(settings.marketing_per_user_day)
         self.journal = Journal(journal_path if settings.journal else None)
         self._ingest: IngestFn | None = None
         self._heap: list[tuple[float, int, Receipt]] = []
@@ -106,31 +133,44 @@ class SimulatorUpstream:
                 "Message failed to send because there were too many messages sent "
                 "from this phone number to the same phone number in a short period of time.",
             )
-        sim_id = new_wamid(b"SM")
-        callback = payload.get("biz_opaque_callback_data")
-        category = _pricing_category(payload)
         is_user = rules.is_user(to)
         now = self.clock.now()
-        await self.journal.append_durably(
-            {
-                "k": "send",
-                "id": sim_id,
-                "cb": callback,
-                "pn": number.id,
-                "waba": number.waba_id,
-                "disp": number.display_phone_number,
-                "rate": number.rate,
-                "to": to,
-                "at": now,
-                "type": payload.get("type"),
-                "cat": category,
-                "user": is_user,
-            }
-        )
+        verdict = self.policy.admit(number.id, number.waba_id, to, payload, now, is_user)
+        if isinstance(verdict, Refusal):
+            rules.refuse(verdict.rule)
+            raise UpstreamError(verdict.code, verdict.details)
+        failure = verdict.failure
+        if failure is not None:
+            rules.refuse(failure.rule)
+        sim_id = new_wamid(b"SM")
+        callback = payload.get("biz_opaque_callback_data")
+        record: dict[str, Any] = {
+            "k": "send",
+            "id": sim_id,
+            "cb": callback,
+            "pn": number.id,
+            "waba": number.waba_id,
+            "disp": number.display_phone_number,
+            "rate": number.rate,
+            "to": to,
+            "at": now,
+            "type": payload.get("type"),
+            "cat": verdict.category,
+            "user": is_user,
+        }
+        if verdict.counts_tier:
+            record["tier"] = True
+        if verdict.counts_marketing:
+            record["mkt"] = True
+        if failure is not None:
+            record["fail"] = {"rule": failure.rule, "code": failure.code, "details": failure.details}
+        await self.journal.append_durably(record)
         self.accepted += 1
         if isinstance(callback, str):
             self._remember(callback, sim_id)
-        self._schedule_receipts(number, sim_id, to, callback, category, is_user, delay_base=0.0)
+        self._schedule_receipts(
+            number, sim_id, to, callback, verdict.category, is_user, delay_base=0.0, failure=failure
+        )
         if rules.roll(rules.faults.timeout):
             raise UpstreamError(131000, "upstream timed out", outcome_unknown=True)
         return sim_id
@@ -163,9 +203,10 @@ class SimulatorUpstream:
         *,
         delay_base: float,
         skip: frozenset[str] = frozenset(),
+        failure: Refusal | None = None,
     ) -> None:
         s = self.settings
-        if not is_user:
+        if not is_user or failure is not None:
             plan = [("failed", s.sent_delay)]
         else:
             plan = [("sent", s.sent_delay), ("delivered", s.delivered_delay), ("read", s.read_delay)]
@@ -177,15 +218,7 @@ class SimulatorUpstream:
         for status, delay in plan:
             if status in skip:
                 continue
-            errors = None
-            if status == "failed":
-                errors = [
-                    error_object(
-                        131026,
-                        "Message undeliverable",
-                        "Message Undeliverable: the recipient is not a WhatsApp user.",
-                    )
-                ]
+            errors = _failure_error(failure) if status == "failed" else None
             receipt = Receipt(number, sim_id, status, to, callback, category, errors)
             self._push(start + delay, receipt)
             if self.rules.roll(self.rules.faults.duplicate_receipts):
@@ -215,8 +248,11 @@ class SimulatorUpstream:
             delay = self._heap[0][0] - time.monotonic()
             if delay > 0:
                 self._wake.clear()
+                # Not asyncio.wait_for: on Python 3.11 it can swallow a cancellation (from `close`) that
+                # arrives as the event is set, and the pump then never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
                 continue
             now = time.monotonic()
             due: list[Receipt] = []
@@ -270,7 +306,11 @@ class SimulatorUpstream:
         """A customer writes to the business: `message` is Meta's inbound object without from/id/timestamp."""
         assert self._ingest is not None
         sim_id = new_wamid(b"SC")
-        inbound = {"from": wa_id, "id": sim_id, "timestamp": str(int(self.clock.now())), **message}
+        now = self.clock.now()
+        # The window is open before wagate hears of the message, so an immediate answer is allowed.
+        self.policy.customer_wrote(number.id, wa_id, now)
+        await self.journal.append_durably({"k": "in", "pn": number.id, "wa": wa_id, "at": now})
+        inbound = {"from": wa_id, "id": sim_id, "timestamp": str(int(now)), **message}
         contact = {
             "profile": {"name": profile_name},
             "wa_id": wa_id,
@@ -285,20 +325,93 @@ class SimulatorUpstream:
         await self._ingest(body)
         return sim_id
 
+    async def customer_preferences(self, number: NumberRef, wa_id: str, value: str) -> None:
+        """A customer stops ("stop") or resumes ("resume") marketing messages from the number's account;
+        wagate hears of it as Meta's `user_preferences` webhook."""
+        if value not in PREFERENCE_DETAILS:
+            raise ValueError(f"a marketing preference is 'stop' or 'resume', not {value!r}")
+        assert self._ingest is not None
+        now = self.clock.now()
+        self.policy.set_marketing_stopped(number.waba_id, wa_id, value == "stop")
+        await self.journal.append_durably(
+            {"k": "pref", "waba": number.waba_id, "wa": wa_id, "v": value, "at": now}
+        )
+        preference = {
+            "wa_id": wa_id,
+            "detail": PREFERENCE_DETAILS[value],
+            "category": "marketing_messages",
+            "value": value,
+            "timestamp": int(now),
+        }
+        change = {
+            "messaging_product": "whatsapp",
+            "metadata": {
+                "display_phone_number": "".join(c for c in number.display_phone_number if c.isdigit()),
+                "phone_number_id": str(number.id),
+            },
+            "user_preferences": [preference],
+        }
+        await self._ingest(account_envelope(number.waba_id, "user_preferences", change, now))
+
+    # -- what Meta knows of the business ---------------------------------------------------------
+    def sync_template(
+        self,
+        waba_id: int,
+        template_id: int,
+        name: str,
+        language: str,
+        status: str,
+        category: str,
+        parameter_format: str,
+        components: list[dict[str, Any]],
+    ) -> None:
+        """Meta's copy of a template: what a send of it is checked against."""
+        self.policy.sync_template(
+            expected_template(
+                template_id, waba_id, name, language, status, category, parameter_format, components
+            )
+        )
+
+    def forget_template(self, waba_id: int, template_id: int) -> None:
+        self.policy.forget_template(waba_id, template_id)
+
+    def template_account(self, template_id: int) -> int | None:
+        """The account of a template the simulator knows, if it knows it."""
+        return self.policy.template_account(template_id)
+
+    def template_ids(self, waba_id: int, name: str) -> list[int]:
+        """The ids of the account's templates named `name` (one per language) the simulator knows."""
+        return self.policy.template_ids(waba_id, name)
+
+    def sync_account(self, waba_id: int, messaging_limit: int | None) -> None:
+        """The account's messaging limit: unique customers per 24 hours outside windows (None: unlimited)."""
+        self.policy.sync_account(waba_id, messaging_limit)
+
     # -- recovery --------------------------------------------------------------------------------
     def _replay(self, path: Path) -> None:
         sends: dict[str, dict[str, Any]] = {}
         done: dict[str, set[str]] = {}
+        policy = self.policy
         for record in read_journal(path):
             kind = record.get("k")
             if kind == "send":
                 sends[record["id"]] = record
+                if record.get("tier"):
+                    policy.restore_reached(record["waba"], record["to"], record["at"])
+                if record.get("mkt"):
+                    policy.restore_marketing(record["to"], record["at"])
             elif kind == "rcpt":
                 done.setdefault(record["id"], set()).add(record["s"])
+            elif kind == "in":
+                policy.customer_wrote(record["pn"], record["wa"], record["at"])
+            elif kind == "pref":
+                policy.set_marketing_stopped(record["waba"], record["wa"], record["v"] == "stop")
         owed = 0
         for sim_id, rec in sends.items():
             delivered = done.get(sim_id, set())
-            final = "read" if rec.get("user") else "failed"
+            fail = rec.get("fail")
+            failure = None if fail is None else Refusal(fail["rule"], fail["code"], fail["details"])
+            final = "read" if rec.get("user") and failure is None else "failed"
             if final in delivered:
                 continue
             number = NumberRef(rec["pn"], rec["disp"], rec["waba"], rec.get("rate", 80))
@@ -313,6 +426,7 @@ class SimulatorUpstream:
                 bool(rec.get("user")),
                 delay_base=0.0,
                 skip=frozenset(delivered),
+                failure=failure,
             )
             owed += 1
         if owed:
@@ -329,9 +443,3 @@ def user_id_for(wa_id: str, waba_id: int) -> str:
         region = "ZZ"
     digest = hashlib.sha256(f"{waba_id}:{wa_id}".encode()).hexdigest()
     return f"{region}.{int(digest[:16], 16)}"
-
-
-def _pricing_category(payload: dict[str, Any]) -> str:
-    if payload.get("type") == "template":
-        return "utility"
-    return "service"

@@ -1,0 +1,299 @@
+"""WhatsApp's rules and the organization's policy, enforced before any upstream sees a message.
+
+Each refusal at request time is an HTTP error with Meta's code (or wagate's own 139xxx); what time
+changes while a message waits ends as a `failed` status. The simulated network, which enforces the same
+rules on its own, refuses nothing in these tests (the conftest guard checks it after each one).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.conftest import Wagate
+from tests.factories import MARKETING_OFFER, make_organization, make_template
+from tests.helpers import eventually
+from wagate.clock import SettableClock
+from wagate.services import templates as template_service
+from wagate.store import tenancy as tenancy_sql
+from wagate.store.schema import messages
+
+DAY = 24 * 3600.0
+CUSTOMER = "79161234567"
+
+
+def text(to: str = CUSTOMER, body: str = "Your order is ready") -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": "+" + to, "type": "text", "text": {"body": body}}
+
+
+def offer(to: str) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "to": "+" + to,
+        "type": "template",
+        "template": {
+            "name": "weekly_offer",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "20%"}],
+                }
+            ],
+        },
+    }
+
+
+def hello(to: str) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "to": "+" + to,
+        "type": "template",
+        "template": {"name": "hello_world", "language": {"code": "en_US"}},
+    }
+
+
+def code_of(response: httpx.Response) -> int:
+    assert response.status_code == 400, response.text
+    code: int = response.json()["error"]["code"]
+    return code
+
+
+def wamid_of(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    return str(response.json()["messages"][0]["id"])
+
+
+def count_messages(w: Wagate, direction: str = "out") -> int:
+    return int(
+        w.rt.db.read_now(
+            lambda c: c.execute(
+                select(func.count()).select_from(messages).where(messages.c.direction == direction)
+            ).scalar_one()
+        )
+    )
+
+
+async def ends(w: Wagate, wamid: str, *statuses: str) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        message: dict[str, Any] = await w.message(wamid)
+        return message if message["status"] in statuses else None
+
+    found: dict[str, Any] = await eventually(check)
+    return found
+
+
+async def add_offer(w: Wagate) -> None:
+    org = w.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, w.token))
+    assert org is not None
+    template_id = make_template(
+        w.rt.db, org.id, int(w.waba_id), "weekly_offer", MARKETING_OFFER, category="MARKETING"
+    )
+    await w.template_added(template_id)
+
+
+async def set_policy(w: Wagate, **settings: Any) -> None:
+    response = await w.client.patch("/api/v1/policy", json=settings)
+    assert response.status_code == 200, response.text
+
+
+def hold_sends(w: Wagate, held: bool) -> None:
+    """Every send attempt is throttled by the network while held: messages wait in the outbox."""
+    assert w.rt.simulator is not None
+    w.rt.simulator.rules.faults.update({"throttle": 1.0 if held else 0.0})
+
+
+async def test_free_form_needs_the_customers_window(wagate: Wagate, clock: SettableClock) -> None:
+    never_wrote = await wagate.send(text())
+    assert code_of(never_wrote) == 131047
+    assert "has not written" in never_wrote.json()["error"]["error_data"]["details"]
+    assert count_messages(wagate) == 0  # refused: nothing stored, nothing queued
+
+    await wagate.customer_writes(CUSTOMER)
+    await ends(wagate, wamid_of(await wagate.send(text())), "delivered", "read")
+
+    clock.advance(DAY - 60)
+    await ends(wagate, wamid_of(await wagate.send(text(body="Still open"))), "delivered", "read")
+    clock.advance(61)
+    closed = await wagate.send(text(body="Too late"))
+    assert code_of(closed) == 131047
+    assert "24 hours" in closed.json()["error"]["error_data"]["details"]
+    # A template is how a business starts again.
+    await ends(wagate, wamid_of(await wagate.send(hello(CUSTOMER))), "delivered", "read")
+    metrics = (await wagate.client.get("/metrics")).text
+    assert 'wagate_policy_refusals_total{code="131047",stage="request"} 2.0' in metrics
+
+
+async def test_a_reply_whose_window_closes_while_it_waits_ends_failed(
+    wagate: Wagate, clock: SettableClock
+) -> None:
+    await wagate.customer_writes(CUSTOMER)
+    clock.advance(DAY - 120)
+    hold_sends(wagate, True)
+    wamid = wamid_of(await wagate.send(text()))
+
+    async def tried() -> bool:
+        delivery = (await wagate.message(wamid)).get("delivery")
+        return isinstance(delivery, dict) and delivery["attempts"] >= 1
+
+    await eventually(tried)
+    clock.advance(3600)  # the window closes; the throttled attempt is due again
+    hold_sends(wagate, False)
+    failed = await ends(wagate, wamid, "failed")
+    assert failed["error"]["code"] == 131047
+    assert "window closed" in failed["error"]["details"]
+    assert wagate.rt.simulator is not None and wagate.rt.simulator.accepted == 0
+
+
+async def test_marketing_needs_an_opt_in_and_never_goes_to_us_numbers(wagate: Wagate) -> None:
+    await add_offer(wagate)
+    assert code_of(await wagate.send(offer("79160000001"))) == 139001
+    await wagate.opt_in("79160000001", "16505551234")
+    await ends(wagate, wamid_of(await wagate.send(offer("79160000001"))), "delivered", "read")
+    us = await wagate.send(offer("16505551234"))
+    assert code_of(us) == 131049 and "US" in us.json()["error"]["error_data"]["details"]
+    # Utility templates are not marketing: the US number gets them.
+    await ends(wagate, wamid_of(await wagate.send(hello("16505551234"))), "delivered", "read")
+
+
+async def test_a_contact_who_writes_stop_receives_nothing_promotional(
+    wagate: Wagate, clock: SettableClock
+) -> None:
+    await add_offer(wagate)
+    await set_policy(wagate, marketing_per_day=5, marketing_per_week=10)
+    await wagate.opt_in(CUSTOMER)
+    await ends(wagate, wamid_of(await wagate.send(offer(CUSTOMER))), "delivered", "read")
+    # One more offer is waiting in the outbox when the customer writes «СТОП».
+    hold_sends(wagate, True)
+    waiting = wamid_of(await wagate.send(offer(CUSTOMER)))
+    await wagate.customer_writes(CUSTOMER, text="СТОП")
+
+    async def confirmed() -> dict[str, Any] | None:
+        row = wagate.rt.db.read_now(
+            lambda c: c.execute(
+                select(messages.c.wamid, messages.c.content)
+                .where(messages.c.direction == "out", messages.c.type == "text")
+                .order_by(messages.c.id.desc())
+            ).first()
+        )
+        return None if row is None else {"wamid": row.wamid, "content": row.content}
+
+    confirmation = await eventually(confirmed)
+    assert "СТАРТ" in confirmation["content"]
+    hold_sends(wagate, False)
+    clock.advance(3600)  # past the backoff of the throttled attempts: both are due again
+    await ends(wagate, confirmation["wamid"], "delivered", "read")
+    failed = await ends(wagate, waiting, "failed")
+    assert failed["error"]["code"] == 131050
+    refused = await wagate.send(offer(CUSTOMER))
+    assert code_of(refused) == 131050
+    # Service messages still reach the customer; only promotion stopped.
+    await ends(wagate, wamid_of(await wagate.send(hello(CUSTOMER))), "delivered", "read")
+    promotional = wagate.rt.db.read_now(
+        lambda c: c.execute(
+            select(func.count())
+            .select_from(messages)
+            .where(messages.c.category == "MARKETING", messages.c.status.in_(["delivered", "read"]))
+        ).scalar_one()
+    )
+    assert promotional == 1  # only the offer sent before «СТОП»
+
+    contacts = (await wagate.client.get("/api/v1/contacts", params={"q": CUSTOMER})).json()["data"]
+    consent = (await wagate.client.get(f"/api/v1/contacts/{contacts[0]['id']}/consent")).json()
+    marketing = consent["purposes"]["marketing"]
+    assert marketing["state"] == "opted_out" and marketing["allowed"] is False
+    assert marketing["record"]["source"] == "keyword" and marketing["record"]["proof"] == "СТОП"
+
+    await wagate.customer_writes(CUSTOMER, text="СТАРТ")
+    await eventually(lambda: _accepted(wagate, offer(CUSTOMER)))
+
+
+async def _accepted(w: Wagate, body: dict[str, Any]) -> bool:
+    return (await w.send(body)).status_code == 200
+
+
+async def test_marketing_frequency_cap_per_contact(wagate: Wagate, clock: SettableClock) -> None:
+    await add_offer(wagate)
+    anna, boris = "79160000011", "79160000012"
+    await wagate.opt_in(anna, boris)
+    wamid_of(await wagate.send(offer(anna)))
+    capped = await wagate.send(offer(anna))
+    assert (
+        code_of(capped) == 139002 and "1 a day, 3 a week" in capped.json()["error"]["error_data"]["details"]
+    )
+    wamid_of(await wagate.send(offer(boris)))  # the cap is per contact
+    for _ in range(2):
+        clock.advance(DAY)
+        wamid_of(await wagate.send(offer(anna)))
+    clock.advance(DAY)
+    assert code_of(await wagate.send(offer(anna))) == 139002  # three this week
+    clock.advance(4 * DAY + 1)
+    wamid_of(await wagate.send(offer(anna)))  # the first of the week is more than 7 days old
+    await set_policy(wagate, marketing_per_day=2, marketing_per_week=10)
+    wamid_of(await wagate.send(offer(anna)))
+    assert code_of(await wagate.send(offer(anna))) == 139002
+
+
+async def test_a_new_organization_reaches_250_customers_a_day_outside_windows(
+    wagate: Wagate, clock: SettableClock
+) -> None:
+    other = make_organization(wagate.rt.db, clock.now())
+    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, other.token))
+    assert org is not None and org.messaging_tier == "TIER_250"
+    template_id = make_template(
+        wagate.rt.db,
+        org.id,
+        other.number.waba_id,
+        "hello_world",
+        [{"type": "BODY", "text": "Hello from the other shop"}],
+    )
+    await wagate.template_added(template_id)
+    headers = {"Authorization": f"Bearer {other.token}"}
+    url = f"/v23.0/{other.number.id}/messages"
+
+    async def send(body: dict[str, Any]) -> httpx.Response:
+        return await wagate.client.post(url, json=body, headers=headers)
+
+    for i in range(250):
+        wamid_of(await send(hello(f"7916300{i:04d}")))
+    beyond = await send(hello("79163009999"))
+    assert code_of(beyond) == 139003 and "250" in beyond.json()["error"]["error_data"]["details"]
+    wamid_of(await send(hello("79163000000")))  # already counted today: no new place needed
+    # A customer who writes in opens a window: a template to them is not business-initiated.
+    await wagate.customer_writes("79163009999", phone_number_id=other.number.id, token=other.token)
+    wamid_of(await send(hello("79163009999")))
+    assert code_of(await send(hello("79163008888"))) == 139003
+    clock.advance(DAY + 1)
+    wamid_of(await send(hello("79163008888")))
+
+
+async def test_consent_for_every_business_initiated_message_when_the_organization_asks(
+    wagate: Wagate,
+) -> None:
+    await set_policy(wagate, consent_required_for_all=True)
+    refused = await wagate.send(hello("79160000021"))
+    assert code_of(refused) == 139004
+    await wagate.opt_in("79160000021", purpose="utility")
+    wamid_of(await wagate.send(hello("79160000021")))
+    # Inside the customer's window the message answers them: no separate consent is needed.
+    await wagate.customer_writes("79160000022")
+    wamid_of(await wagate.send(hello("79160000022")))
+
+
+async def test_a_template_paused_while_its_message_waits_fails_it(
+    wagate: Wagate, clock: SettableClock
+) -> None:
+    hold_sends(wagate, True)
+    wamid = wamid_of(await wagate.send(hello(CUSTOMER)))
+    template_id = wagate.rt.db.read_now(
+        lambda c: tenancy_sql.template_by_name(c, int(wagate.waba_id), "hello_world", "en_US")
+    )
+    assert template_id is not None
+    await template_service.do_set_template_status(wagate.rt, template_id.id, "PAUSED")
+    hold_sends(wagate, False)
+    clock.advance(3600)
+    failed = await ends(wagate, wamid, "failed")
+    assert failed["error"]["code"] == 132015
+    assert code_of(await wagate.send(hello(CUSTOMER))) == 132015
