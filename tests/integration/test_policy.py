@@ -7,18 +7,23 @@ rules on its own, refuses nothing in these tests (the conftest guard checks it a
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Wagate
 from tests.factories import MARKETING_OFFER, make_organization, make_template
 from tests.helpers import eventually
 from wagate.clock import SettableClock
+from wagate.domain.policy import QualitySignals
 from wagate.services import templates as template_service
+from wagate.services.quality import do_update_quality
 from wagate.store import tenancy as tenancy_sql
-from wagate.store.schema import messages
+from wagate.store.schema import events, messages
 
 DAY = 24 * 3600.0
 CUSTOMER = "79161234567"
@@ -210,6 +215,14 @@ async def test_a_contact_who_writes_stop_receives_nothing_promotional(
     await eventually(lambda: _accepted(wagate, offer(CUSTOMER)))
 
 
+async def consent_of(w: Wagate, wa_id: str) -> dict[str, Any]:
+    found = (await w.client.get("/api/v1/contacts", params={"q": wa_id})).json()["data"]
+    response = await w.client.get(f"/api/v1/contacts/{found[0]['id']}/consent")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def _accepted(w: Wagate, body: dict[str, Any]) -> bool:
     return (await w.send(body)).status_code == 200
 
@@ -223,6 +236,16 @@ async def test_marketing_frequency_cap_per_contact(wagate: Wagate, clock: Settab
     assert (
         code_of(capped) == 139002 and "1 a day, 3 a week" in capped.json()["error"]["error_data"]["details"]
     )
+    explained = await consent_of(wagate, anna)
+    assert explained["purposes"]["marketing"]["allowed"] is False
+    assert any("(139002)" in reason for reason in explained["purposes"]["marketing"]["reasons"])
+    assert explained["policy"]["marketing_frequency"] == {
+        "last_24_hours": 1,
+        "last_7_days": 1,
+        "per_day": 1,
+        "per_week": 3,
+    }
+    assert explained["policy"]["windows"] == [] and explained["policy"]["us_number"] is False
     wamid_of(await wagate.send(offer(boris)))  # the cap is per contact
     for _ in range(2):
         clock.advance(DAY)
@@ -260,6 +283,18 @@ async def test_a_new_organization_reaches_250_customers_a_day_outside_windows(
         wamid_of(await send(hello(f"7916300{i:04d}")))
     beyond = await send(hello("79163009999"))
     assert code_of(beyond) == 139003 and "250" in beyond.json()["error"]["error_data"]["details"]
+    await wagate.customer_writes("79163007777", phone_number_id=other.number.id, token=other.token)
+    found = (await wagate.client.get("/api/v1/contacts", params={"q": "79163007777"}, headers=headers)).json()
+    explained = (
+        await wagate.client.get(f"/api/v1/contacts/{found['data'][0]['id']}/consent", headers=headers)
+    ).json()
+    assert explained["policy"]["messaging_tier"] == {
+        "tier": "TIER_250",
+        "limit": 250,
+        "used": 250,
+        "holds_a_place": False,
+    }
+    assert explained["policy"]["windows"][0]["open"] is True
     wamid_of(await send(hello("79163000000")))  # already counted today: no new place needed
     # A customer who writes in opens a window: a template to them is not business-initiated.
     await wagate.customer_writes("79163009999", phone_number_id=other.number.id, token=other.token)
@@ -297,3 +332,51 @@ async def test_a_template_paused_while_its_message_waits_fails_it(
     failed = await ends(wagate, wamid, "failed")
     assert failed["error"]["code"] == 132015
     assert code_of(await wagate.send(hello(CUSTOMER))) == 132015
+
+
+async def test_quality_drops_with_failures_and_opt_outs_and_recovers(
+    wagate: Wagate, clock: SettableClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def rating() -> str:
+        found = (await wagate.client.get(f"/v23.0/{wagate.phone_number_id}")).json()
+        return str(found["quality_rating"])
+
+    async def send_all(recipients: list[str]) -> None:
+        sent = [wamid_of(await wagate.send(hello(to))) for to in recipients]
+        for wamid in sent:
+            await ends(wagate, wamid, "read", "failed")
+
+    assert await rating() == "GREEN"
+    # 20 customers, and 4 numbers that are not on WhatsApp (their sends fail with 131026).
+    await send_all([f"7916400{i:04d}" for i in range(1, 21)] + [f"791640{i}0000" for i in range(1, 5)])
+    assert await do_update_quality(wagate.rt) == []  # 4 signals are too few to judge
+    await send_all(["79164060000"])
+    with caplog.at_level(logging.WARNING, logger="wagate.services.quality"):
+        [yellow] = await do_update_quality(wagate.rt)
+    assert (yellow.previous, yellow.current) == ("GREEN", "YELLOW")
+    assert yellow.signals == QualitySignals(sent=25, failures=5, opt_outs=0)
+    assert any("quality dropped from GREEN to YELLOW" in r.getMessage() for r in caplog.records)
+    assert await rating() == "YELLOW"
+    # Opt-outs count too.
+    for i in range(1, 6):
+        await wagate.customer_writes(f"7916400{i:04d}", text="STOP")
+    [red] = await do_update_quality(wagate.rt)
+    assert red.current == "RED" and red.signals.opt_outs == 5
+    quality_events = wagate.rt.db.read_now(
+        lambda c: c.execute(
+            select(events.c.payload, events.c.field, events.c.meta_value).where(
+                events.c.type == "account.quality"
+            )
+        ).all()
+    )
+    assert [json.loads(e.payload)["current"] for e in quality_events] == ["YELLOW", "RED"]
+    assert {e.field for e in quality_events} == {"phone_number_quality_update"}
+    assert json.loads(quality_events[-1].meta_value)["event"] == "DOWNGRADE"
+    metrics = (await wagate.client.get("/metrics")).text
+    assert 'wagate_quality_drops_total{level="RED"} 1.0' in metrics
+    assert "wagate_quality_rating{org_id=" in metrics and "} 2.0" in metrics
+    # A week later the signals have aged out.
+    clock.advance(8 * DAY)
+    [green] = await do_update_quality(wagate.rt)
+    assert green.current == "GREEN" and not green.dropped
+    assert await rating() == "GREEN"

@@ -143,3 +143,34 @@ def frequency_refusal(per_day: int, per_week: int) -> GraphError:
         f"This customer already received the organization's maximum of marketing messages "
         f"({per_day} a day, {per_week} a week).",
     )
+
+
+# -- quality ------------------------------------------------------------------------------------------
+QUALITY_WINDOW = 7 * DAY
+QUALITY_LEVELS = ("GREEN", "YELLOW", "RED")
+# Failures that mean the customer did not want the message, or Meta judged it unwanted: undeliverable
+# (which includes a customer who blocked the business), ecosystem limits, stopped marketing.
+NEGATIVE_FAILURES = (131026, 131049, 131050)
+
+
+@dataclass(frozen=True, slots=True)
+class QualitySignals:
+    sent: int  # outbound messages of the last 7 days
+    failures: int  # of them, failed with one of NEGATIVE_FAILURES
+    opt_outs: int  # opt-outs recorded in the last 7 days
+
+    @property
+    def negative(self) -> int:
+        return self.failures + self.opt_outs
+
+
+def quality_rating(signals: QualitySignals) -> str:
+    """wagate's own rating, in Meta's three levels (Meta does not publish its formula): the share of
+    negative signals among messages sent over 7 days, with a minimum count so a handful of messages
+    cannot drop it. RED at 8 % and 10 signals, YELLOW at 3 % and 5."""
+    rate = signals.negative / max(signals.sent, 1)
+    if signals.negative >= 10 and rate >= 0.08:
+        return "RED"
+    if signals.negative >= 5 and rate >= 0.03:
+        return "YELLOW"
+    return "GREEN"

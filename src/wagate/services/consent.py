@@ -18,6 +18,7 @@ from wagate.domain.policy_settings import PolicySettings
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError
 from wagate.services.contacts import access_contact
+from wagate.services.policy import explain_policy
 from wagate.services.runtime import Runtime
 from wagate.store import consent as store
 
@@ -83,9 +84,12 @@ async def contact_consent(rt: Runtime, org: Organization, raw_id: str) -> dict[s
     history, policy = await rt.db.read(
         lambda conn: (store.consent_history(conn, org.id, wa_id), store.load_policy(conn, org.id))
     )
+    purposes = explain_consent(current_consents(history), policy)
+    checks = await explain_policy(rt, org, wa_id, purposes)
     return {
         "contact": {"id": contact["id"], "wa_id": wa_id},
-        "purposes": explain_consent(current_consents(history), policy),
+        "purposes": purposes,
+        "policy": checks,
         "history": [store.present_record(r) for r in history],
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -72,6 +72,18 @@ class Metrics:
             "wagate_events_ingested",
             "Upstream webhook envelopes ingested",
             ["source"],
+            registry=self.registry,
+        )
+        self.quality = Gauge(
+            "wagate_quality_rating",
+            "An organization's quality rating: 0 GREEN, 1 YELLOW, 2 RED",
+            ["org_id"],
+            registry=self.registry,
+        )
+        self.quality_drops = Counter(
+            "wagate_quality_drops",
+            "Times an organization's quality rating dropped, by the level it dropped to",
+            ["level"],
             registry=self.registry,
         )
         self.policy_refusals = Counter(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from wagate.domain.policy import tier_limit
 from wagate.services.runtime import Runtime
 from wagate.store import simulator_sync as sql
 from wagate.store.templates import TemplateFilter, TemplateRow, list_templates, template_by_id
@@ -18,21 +19,7 @@ from wagate.store.templates import TemplateFilter, TemplateRow, list_templates, 
 if TYPE_CHECKING:
     from wagate.upstreams.simulator import SimulatorUpstream
 
-# Unique customers per rolling 24 hours outside windows, by Meta's tier name; None is unlimited.
-MESSAGING_LIMITS: dict[str, int | None] = {
-    "TIER_250": 250,
-    "TIER_2K": 2000,
-    "TIER_10K": 10_000,
-    "TIER_100K": 100_000,
-    "TIER_UNLIMITED": None,
-}
-NEW_PORTFOLIO_LIMIT = 250
 _PAGE = 1000
-
-
-def messaging_limit(tier: str) -> int | None:
-    """The limit of a tier; a name Meta no longer uses counts as a new portfolio's."""
-    return MESSAGING_LIMITS.get(tier, NEW_PORTFOLIO_LIMIT)
 
 
 def _tell(simulator: SimulatorUpstream, template: TemplateRow) -> None:
@@ -69,7 +56,7 @@ async def sync_all(rt: Runtime) -> None:
     if simulator is None:
         return
     for account in await rt.db.read(sql.simulated_accounts):
-        simulator.sync_account(account.waba_id, messaging_limit(account.messaging_tier))
+        simulator.sync_account(account.waba_id, tier_limit(account.messaging_tier))
         for template in await _templates_of(rt, account.waba_id):
             _tell(simulator, template)
 
@@ -96,4 +83,4 @@ async def account_changed(rt: Runtime, org_id: int) -> None:
     if simulator is None:
         return
     for account in await rt.db.read(lambda conn: sql.simulated_accounts(conn, org_id=org_id)):
-        simulator.sync_account(account.waba_id, messaging_limit(account.messaging_tier))
+        simulator.sync_account(account.waba_id, tier_limit(account.messaging_tier))

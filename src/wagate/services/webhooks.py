@@ -42,6 +42,7 @@ EVENT_TYPES = (
     "template.quality",
     "template.category",
     "account.update",
+    "account.quality",
     "contact.preferences",
     "contact.consent",
 )

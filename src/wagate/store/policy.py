@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from wagate.domain.policy import DAY, WEEK
 from wagate.store.db import Job
-from wagate.store.schema import marketing_sends, service_windows, tier_reservations
+from wagate.store.schema import marketing_sends, phone_numbers, service_windows, tier_reservations
 
 
 def last_inbound(conn: Connection, number_id: int, wa_id: str) -> float | None:
@@ -31,3 +31,44 @@ class PrunePolicyCounts(Job[int]):
         tier = conn.execute(delete(tier_reservations).where(tier_reservations.c.at < self.now - DAY))
         sends = conn.execute(delete(marketing_sends).where(marketing_sends.c.at < self.now - WEEK))
         return int(tier.rowcount) + int(sends.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyFacts:
+    """What the checks of a send to one contact would look at now, for explaining them."""
+
+    windows: list[tuple[int, float]]  # (phone number id, when the customer last wrote to it)
+    marketing_day: int
+    marketing_week: int
+    tier_used: int
+    holds_a_place: bool
+
+
+def policy_facts(conn: Connection, org_id: int, wa_id: str, now: float) -> PolicyFacts:
+    windows = conn.execute(
+        select(service_windows.c.phone_number_id, service_windows.c.last_inbound_at)
+        .join(phone_numbers, phone_numbers.c.id == service_windows.c.phone_number_id)
+        .where(phone_numbers.c.org_id == org_id, service_windows.c.wa_id == wa_id)
+    ).all()
+    sent = [
+        float(at)
+        for (at,) in conn.execute(
+            select(marketing_sends.c.at).where(
+                marketing_sends.c.org_id == org_id,
+                marketing_sends.c.wa_id == wa_id,
+                marketing_sends.c.at > now - WEEK,
+            )
+        )
+    ]
+    recent = (tier_reservations.c.org_id == org_id, tier_reservations.c.at > now - DAY)
+    used = conn.execute(select(func.count(func.distinct(tier_reservations.c.wa_id))).where(*recent)).scalar()
+    holds = conn.execute(
+        select(tier_reservations.c.message_id).where(*recent, tier_reservations.c.wa_id == wa_id)
+    ).first()
+    return PolicyFacts(
+        windows=[(int(n), float(at)) for n, at in windows],
+        marketing_day=sum(1 for at in sent if at > now - DAY),
+        marketing_week=len(sent),
+        tier_used=int(used or 0),
+        holds_a_place=holds is not None,
+    )

@@ -16,6 +16,7 @@ from wagate.services import templates as template_service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
+from wagate.store.quality import rating_of
 from wagate.web.errors import json_response
 
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
@@ -73,11 +74,12 @@ async def get_object(request: Request) -> Response:
     kind = found[0]
     if kind == "phone_number":
         number = await tenancy.access_phone_number(rt, org, raw_id)
+        quality = await rt.db.read(lambda conn: rating_of(conn, org.id))
         body: dict[str, Any] = {
             "verified_name": number.verified_name,
             "display_phone_number": number.display_phone_number,
             "id": str(number.id),
-            "quality_rating": "GREEN",
+            "quality_rating": quality,
             "code_verification_status": "VERIFIED",
             "platform_type": "CLOUD_API",
             "throughput": {"level": "HIGH" if number.rate >= 1000 else "STANDARD"},

@@ -25,6 +25,7 @@ from wagate.domain.retry import RetryPolicy
 from wagate.domain.templates import status_refusal
 from wagate.domain.tenancy import PhoneNumber
 from wagate.media.translate import MediaTranslator
+from wagate.services.quality import do_update_quality
 from wagate.services.runtime import Runtime, Waker
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.ingest import ApplyParked
@@ -353,6 +354,7 @@ class Upkeep(PeriodicWorker):
         if self._ticks % 30 == 0:
             await rt.db.write(PruneIdempotencyKeys(now - rt.settings.idempotency_ttl))
             await rt.db.write(PrunePolicyCounts(now))
+            await do_update_quality(rt)
 
 
 class Dispatcher(Waker, PeriodicWorker):
