@@ -52,6 +52,27 @@ class GraphError(WagateError):
         return {"error": error}
 
 
+class MetaError(GraphError):
+    """An error object as Meta answered it, rendered unchanged: its `error_data` (an object or, on
+    template management, a plain string), `error_user_title`, `error_user_msg` and `fbtrace_id`."""
+
+    def __init__(self, error: dict[str, Any], http_status: int) -> None:
+        code = error.get("code")
+        error_data = error.get("error_data")
+        details = error_data.get("details") if isinstance(error_data, dict) else error_data
+        super().__init__(
+            code if isinstance(code, int) else 131000,
+            None if details is None else str(details),
+            http_status=http_status,
+            message=str(error.get("message", "")),
+            error_type=str(error.get("type", "OAuthException")),
+        )
+        self.error = error
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": dict(self.error)}
+
+
 def invalid_parameter(details: str) -> GraphError:
     return GraphError(100, details)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Wagate, make_settings, serving
-from tests.factories import CloudAccount, make_cloud_organization
-from tests.helpers import eventually, free_port, run_cli, wagate_env
+from tests.fake_meta import cloud_account, fake_meta_server, meta_account
+from tests.helpers import eventually, run_cli
 from wagate.clock import SettableClock
 from wagate.services import templates as template_service
 from wagate.services.ingest import ingest
@@ -343,56 +341,13 @@ async def test_metas_status_and_quality_updates_are_applied(wagate: Wagate) -> N
 # -- `wagate templates sync` against the fake Meta ------------------------------------------------
 @pytest.fixture
 def fake_meta(tmp_path: Path) -> Iterator[str]:
-    """`wagate simulator` (the fake Meta) on a free port; its webhooks go nowhere in these tests."""
-    port = free_port()
-    log = (tmp_path / "fake-meta.log").open("wb")
-    webhooks = f"http://127.0.0.1:{free_port()}/webhooks/meta"
-    command = [sys.executable, "-m", "wagate", "simulator", "--port", str(port), "--app-secret", "s"]
-    process = subprocess.Popen(
-        [*command, "--webhook-url", webhooks, "--home", str(tmp_path / "sim")],
-        env=wagate_env(tmp_path / "unused"),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    try:
+    with fake_meta_server(tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def _meta_account(meta_url: str, names: list[str]) -> dict[str, str]:
     """A number (and business account) at the fake Meta, with templates created there."""
-    account: dict[str, str] = httpx.post(f"{meta_url}/api/v1/simulator/numbers", json={}).json()
-    headers = {"Authorization": f"Bearer {account['access_token']}"}
-    for name in names:
-        created = httpx.post(
-            f"{meta_url}/v23.0/{account['waba_id']}/message_templates",
-            json={**ORDER_READY, "name": name},
-            headers=headers,
-        )
-        assert created.status_code == 200, created.text
-    return account
-
-
-def _cloud_account(db: Database, now: float, meta: dict[str, str]) -> CloudAccount:
-    return make_cloud_organization(
-        db,
-        now,
-        waba_id=int(meta["waba_id"]),
-        number_id=int(meta["phone_number_id"]),
-        display=meta["display_phone_number"],
-        access_token=meta["access_token"],
-    )
+    return meta_account(meta_url, [{**ORDER_READY, "name": name} for name in names])
 
 
 async def test_sync_imports_metas_templates_page_by_page_keeping_ids(
@@ -408,7 +363,7 @@ async def test_sync_imports_metas_templates_page_by_page_keeping_ids(
     at_meta = listed_at_meta.json()["data"]
     settings = make_settings(tmp_path / "home", graph_base_url=fake_meta, allow_private_targets=True)
     async with serving(settings, clock) as wagate:
-        account = _cloud_account(wagate.rt.db, clock.now(), meta)
+        account = cloud_account(wagate.rt.db, clock.now(), meta)
         cloud = wagate.rt.upstreams["cloud"]
         assert isinstance(cloud, CloudUpstream)
         first = await do_sync_templates(wagate.rt, cloud, page_size=2)  # three pages
@@ -443,7 +398,7 @@ def test_templates_sync_and_list_from_the_command_line(tmp_path: Path, fake_meta
     home.mkdir()
     db = Database(f"sqlite:///{home / 'wagate.db'}")
     upgrade(db)
-    _cloud_account(db, time.time(), meta)
+    cloud_account(db, time.time(), meta)
     db.stop()
     env = {"WAGATE_GRAPH_BASE_URL": fake_meta, "WAGATE_ALLOW_PRIVATE_TARGETS": "1"}
     synced = json.loads(run_cli(home, "templates", "sync", "--page-size", "2", "--json", **env))

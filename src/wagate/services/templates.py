@@ -2,6 +2,7 @@
 
 Every template and business account is loaded with the tenant check: another organization's id answers
 exactly as an unknown Graph object does on Meta. A change clears `rt.templates`, the sending path's cache.
+For an account at Meta (a `cloud` number), Meta accepts each change first (`cloud_templates`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from wagate.domain import template_lifecycle as lifecycle
 from wagate.domain import template_rules as rules
 from wagate.domain.tenancy import Organization
 from wagate.errors import GraphError, invalid_parameter, unknown_object
-from wagate.services import simulator_sync
+from wagate.services import cloud_templates, simulator_sync
 from wagate.services.runtime import Runtime
 from wagate.store import template_lifecycle as lifecycle_sql
 from wagate.store import templates as sql
@@ -52,6 +53,9 @@ async def access_template(rt: Runtime, org: Organization, raw_id: str) -> Templa
 
 async def do_create_template(rt: Runtime, org: Organization, waba_id: int, body: Any) -> dict[str, Any]:
     draft = rules.check_template_create(body)
+    cloud = await cloud_templates.cloud_of(rt, waba_id)
+    if cloud is not None:
+        return await cloud_templates.do_create_at_meta(rt, cloud, org, waba_id, draft, body)
     job = sql.InsertTemplate(org.id, waba_id, draft, rt.clock.now(), rules.TEMPLATE_LIMIT)
     result = await rt.db.write(job)
     for purged in job.purged:
@@ -71,7 +75,11 @@ async def do_create_template(rt: Runtime, org: Organization, waba_id: int, body:
 
 async def do_edit_template(rt: Runtime, template: TemplateRow, body: Any) -> dict[str, Any]:
     edit = rules.check_template_edit(body, template.status, template.category, template.parameter_format)
-    refused = await rt.db.write(sql.EditTemplate(template.id, edit, rt.clock.now()))
+    cloud = await cloud_templates.cloud_of(rt, template.waba_id)
+    if cloud is not None:
+        await cloud_templates.edit_at_meta(cloud, template, body)
+    job = sql.EditTemplate(template.id, edit, rt.clock.now(), at_meta=cloud is not None)
+    refused = await rt.db.write(job)
     if refused is not None:
         raise lifecycle.edit_limit_reached(refused)
     rt.templates.clear()
@@ -107,12 +115,16 @@ async def do_delete_templates(
             template_id = int(hsm_id)
         except ValueError:
             raise invalid_parameter("hsm_id: must be a template id") from None
-    named = await rt.db.read(lambda conn: sql.templates_named(conn, waba_id, name))
-    found = [t for t in named if template_id is None or t.id == template_id]
-    lifecycle.check_deletable(name, [(t.language, t.status) for t in found])
+    cloud = await cloud_templates.cloud_of(rt, waba_id)
+    if cloud is None:
+        named = await rt.db.read(lambda conn: sql.templates_named(conn, waba_id, name))
+        found = [t for t in named if template_id is None or t.id == template_id]
+        lifecycle.check_deletable(name, [(t.language, t.status) for t in found])
+    else:
+        await cloud_templates.delete_at_meta(cloud, waba_id, name, template_id)
     job = lifecycle_sql.DeleteTemplates(waba_id, name, rt.clock.now(), template_id)
     deleted = await rt.db.write(job)
-    if not deleted:
+    if not deleted and cloud is None:
         raise GraphError(100, f"name: no template named {name} to delete")
     rt.templates.clear()
     for deleted_id in deleted:

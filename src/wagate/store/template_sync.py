@@ -1,4 +1,5 @@
-"""Importing a business account's templates as Meta lists them, keeping Meta's ids."""
+"""Templates of business accounts at Meta, kept here under Meta's ids: imported as Meta lists them, or
+stored as Meta answered a creation made through wagate."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from wagate.store.db import Job
 from wagate.store.schema import graph_objects, phone_numbers, templates
 from wagate.store.templates import (
     TemplateRow,
+    purge_templates,
     record_template_status,
     template_by_id,
     template_by_name_language,
@@ -145,6 +147,44 @@ class ImportTemplates(Job[ImportOutcome]):
             )
         )
         return True
+
+
+@dataclass(slots=True)
+class AddMetaTemplate(Job[list[int]]):
+    """A template Meta has just created, stored under Meta's id. A template here of the same name and
+    language can only be a stale copy (Meta refuses duplicates and held names): it is removed first,
+    and its id answered."""
+
+    org_id: int
+    waba_id: int
+    template: MetaTemplate
+    now: float
+
+    def run(self, conn: Connection) -> list[int]:
+        new = self.template
+        stale = template_by_name_language(conn, self.waba_id, new.name, new.language)
+        purged = purge_templates(conn, [stale], self.now) if stale is not None else []
+        allocate_graph_id(conn, "template", self.org_id, new.id)
+        conn.execute(
+            templates.insert().values(
+                id=new.id,
+                org_id=self.org_id,
+                waba_id=self.waba_id,
+                created_at=self.now,
+                **_values(new, self.now),
+            )
+        )
+        return purged
+
+
+def account_at_meta(conn: Connection, waba_id: int) -> bool:
+    """Whether the business account has a number on the `cloud` upstream: its templates live at Meta."""
+    found = conn.execute(
+        select(phone_numbers.c.id).where(
+            phone_numbers.c.waba_id == waba_id, phone_numbers.c.upstream == "cloud"
+        )
+    ).first()
+    return found is not None
 
 
 def cloud_business_accounts(conn: Connection) -> list[tuple[int, int]]:

@@ -236,20 +236,25 @@ class SetTemplateStatus(Job[bool]):
 class EditTemplate(Job[str | None]):
     """Apply an edit; a change of category or components sends the template back to review (PENDING).
 
-    Answers None when done, or why an approved template may not be edited now (nothing written)."""
+    Answers None when done, or why an approved template may not be edited now (nothing written). An
+    edit Meta has already accepted (`at_meta`) is applied regardless: the limits were Meta's to apply."""
 
     template_id: int
     edit: TemplateEdit
     now: float
+    at_meta: bool = False
 
     def run(self, conn: Connection) -> str | None:
         current = template_by_id(conn, self.template_id)
         if current is None:
             return "the template is gone"
         allowance = lifecycle.edit_allowance(current.status, current.approved_edits, self.now)
+        edit_times = allowance.edit_times
         if not allowance.allowed:
-            return allowance.details
-        values: dict[str, Any] = {"updated_at": self.now, "approved_edits": json.dumps(allowance.edit_times)}
+            if not self.at_meta:
+                return allowance.details
+            edit_times = [*edit_times, self.now]
+        values: dict[str, Any] = {"updated_at": self.now, "approved_edits": json.dumps(edit_times)}
         if self.edit.category is not None:
             values["category"] = self.edit.category
         if self.edit.components is not None:

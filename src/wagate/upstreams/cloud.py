@@ -131,6 +131,31 @@ class CloudUpstream:
         """One page of the account's templates at Meta (`GET /{waba_id}/message_templates`)."""
         return await self._request("GET", f"{self.base}/{waba_id}/message_templates", waba_id, params=params)
 
+    async def create_template(self, waba_id: int, body: Any) -> dict[str, Any]:
+        """`POST /{waba_id}/message_templates`: Meta answers the new template's id, status and category."""
+        return await self._request("POST", f"{self.base}/{waba_id}/message_templates", waba_id, json=body)
+
+    async def edit_template(self, waba_id: int, template_id: int, body: Any) -> dict[str, Any]:
+        """`POST /{template_id}` with category, components and/or TTL."""
+        return await self._request("POST", f"{self.base}/{template_id}", waba_id, json=body)
+
+    async def delete_templates(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """`DELETE /{waba_id}/message_templates?name=...[&hsm_id=...]`."""
+        return await self._request(
+            "DELETE", f"{self.base}/{waba_id}/message_templates", waba_id, params=params
+        )
+
+
+class MetaRefusal(UpstreamError):
+    """Meta answered with its error object, kept whole for a caller that passes it on as it came."""
+
+    def __init__(
+        self, error: dict[str, Any], http_status: int, details: str, retry_after: float | None
+    ) -> None:
+        super().__init__(error["code"], details, retry_after=retry_after)
+        self.error = error
+        self.http_status = http_status
+
 
 def _retry_after(raw: str | None) -> float | None:
     if raw is None:
@@ -150,7 +175,7 @@ def _graph_error(status: int, data: dict[str, Any], retry_after: float | None) -
             details = str(error_data.get("details", ""))
         elif isinstance(error_data, str):
             details = error_data
-        return UpstreamError(error["code"], details or str(error.get("message", "")), retry_after=retry_after)
+        return MetaRefusal(error, status, details or str(error.get("message", "")), retry_after)
     if status >= 500:
         return UpstreamError(131000, f"the Graph API answered {status}", retry_after=retry_after)
     if status == 429:

@@ -1,8 +1,10 @@
-"""The fake Meta's message templates: `POST` and `GET /{version}/{waba_id}/message_templates`.
+"""The fake Meta's message templates: create, list and delete (`/{version}/{waba_id}/message_templates`)
+and edit (`POST /{version}/{template_id}`).
 
 Templates are checked by the same rules as wagate's own surface and decided at once by the simulator's
-reviewer; the list pages with Graph cursors (`limit`, `after`, `paging.next`) and honours `fields`.
-They are kept in `templates.json` in the simulator's folder, so a restart keeps them.
+reviewer, after creation and after an edit; the list pages with Graph cursors (`limit`, `after`,
+`paging.next`) and honours `fields`. They are kept in `templates.json` in the simulator's folder, so a
+restart keeps them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from wagate.domain.template_rules import check_template_create, review
-from wagate.errors import GraphError, invalid_parameter
+from wagate.domain.template_rules import check_template_create, check_template_edit, review
+from wagate.errors import GraphError, MetaError, fbtrace_id, invalid_parameter, unknown_object
 from wagate.ids import new_graph_id
 
 _encoder = msgspec.json.Encoder()
@@ -46,11 +48,18 @@ def _uncursor(cursor: str) -> str:
 class FakeTemplates:
     """Every business account's templates, as Meta shows them, in creation order."""
 
-    def __init__(self, home: Path, on_change: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        on_change: Callable[[int, dict[str, Any]], None] | None = None,
+        on_delete: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.path = home / "templates.json"
         self.by_account: dict[int, list[dict[str, Any]]] = {}
-        # Told of every template as it is loaded or created: the simulated network sends by them.
+        # The simulated network sends by these templates: it is told of each one loaded, created or
+        # edited (`on_change`) and of each one deleted (`on_delete`, by id).
         self.on_change = on_change
+        self.on_delete = on_delete
 
     def _told(self, waba_id: int, template: dict[str, Any]) -> None:
         if self.on_change is not None:
@@ -91,7 +100,7 @@ class FakeTemplates:
         draft = check_template_create(body)
         account = self.by_account.setdefault(waba_id, [])
         if any(t["name"] == draft.name and t["language"] == draft.language for t in account):
-            raise invalid_parameter(f"name: a template named {draft.name} already exists in {draft.language}")
+            raise _already_exists(draft.name, draft.language)
         outcome = review(draft.category, draft.components)
         template: dict[str, Any] = {
             "id": str(new_graph_id()),
@@ -109,6 +118,38 @@ class FakeTemplates:
         self._save()
         self._told(waba_id, template)
         return {"id": template["id"], "status": template["status"], "category": template["category"]}
+
+    def edit(self, waba_id: int, template_id: str, body: Any) -> dict[str, Any]:
+        """Edit a template of `waba_id`; a new category or new components are reviewed again at once."""
+        template = next((t for t in self.by_account.get(waba_id, []) if t["id"] == template_id), None)
+        if template is None:
+            raise unknown_object(template_id)
+        status, category = template["status"], template["category"]
+        edit = check_template_edit(body, status, category, template["parameter_format"].lower())
+        if edit.message_send_ttl_seconds is not None:
+            template["message_send_ttl_seconds"] = edit.message_send_ttl_seconds
+        if edit.components is not None or edit.category not in (None, category):
+            template["components"] = edit.components or template["components"]
+            outcome = review(edit.category or category, template["components"])
+            template.update(status=outcome.status, category=outcome.category)
+        self._save()
+        self._told(waba_id, template)
+        return {"success": True}
+
+    def delete(self, waba_id: int, name: str | None, hsm_id: str | None) -> dict[str, Any]:
+        """Delete every language of the template `name`, or the one whose id is `hsm_id`."""
+        if not name:
+            raise GraphError(100, "name: the template name is required")
+        account = self.by_account.get(waba_id, [])
+        gone = [t for t in account if t["name"] == name and hsm_id in (None, t["id"])]
+        if not gone:
+            raise GraphError(100, f"name: no template named {name} to delete")
+        self.by_account[waba_id] = [t for t in account if t not in gone]
+        self._save()
+        for template in gone:
+            if self.on_delete is not None:
+                self.on_delete(waba_id, int(template["id"]))
+        return {"success": True}
 
     def page(self, waba_id: int, url: str, params: dict[str, str]) -> dict[str, Any]:
         limit = DEFAULT_PAGE
@@ -135,6 +176,24 @@ class FakeTemplates:
             query = "&".join(f"{k}={v}" for k, v in params.items() if k != "after")
             paging["next"] = f"{url.split('?', 1)[0]}?{query}&after={paging['cursors']['after']}"
         return {"data": data, "paging": paging}
+
+
+def _already_exists(name: str, language: str) -> MetaError:
+    """Meta's answer to a second template of the same name and language, with its texts for people."""
+    error = {
+        "message": "(#100) Invalid parameter",
+        "type": "OAuthException",
+        "code": 100,
+        "error_data": {
+            "messaging_product": "whatsapp",
+            "details": f"name: a template named {name} already exists in {language}",
+        },
+        "is_transient": False,
+        "error_user_title": "Message template already exists",
+        "error_user_msg": f"There is already {language} content for this template. Choose another name.",
+        "fbtrace_id": fbtrace_id(),
+    }
+    return MetaError(error, 400)
 
 
 def check_account_token(request: Request, waba_id: str, tokens: dict[int, str]) -> int:

@@ -72,7 +72,7 @@ class FakeMeta:
         self.app_secret = app_secret
         self.numbers: dict[int, FakeNumber] = {}
         self.simulator = SimulatorUpstream(clock, settings, home / "journal.jsonl")
-        self.templates = FakeTemplates(home, self._template_changed)
+        self.templates = FakeTemplates(home, self._template_changed, self.simulator.forget_template)
         self._session: aiohttp.ClientSession | None = None
         self.webhooks_sent = 0
 
@@ -266,18 +266,32 @@ async def graph_object(request: Request) -> Response:
     )
 
 
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        raise GraphError(100, "body: not valid JSON") from None
+
+
 async def message_templates(request: Request) -> Response:
-    """`GET` (paged) or `POST` (create) a business account's templates, as on Meta."""
+    """`GET` (paged), `POST` (create) or `DELETE` a business account's templates, as on Meta."""
     meta: FakeMeta = request.app.state.meta
     tokens = {n.waba_id: n.access_token for n in meta.numbers.values()}
     waba_id = check_account_token(request, request.path_params["waba_id"], tokens)
+    params = request.query_params
     if request.method == "POST":
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise GraphError(100, "body: not valid JSON") from None
-        return _json(meta.templates.create(waba_id, body))
-    return _json(meta.templates.page(waba_id, str(request.url), dict(request.query_params)))
+        return _json(meta.templates.create(waba_id, await _json_body(request)))
+    if request.method == "DELETE":
+        return _json(meta.templates.delete(waba_id, params.get("name"), params.get("hsm_id")))
+    return _json(meta.templates.page(waba_id, str(request.url), dict(params)))
+
+
+async def edit_template(request: Request) -> Response:
+    """`POST /{version}/{template_id}`: edit a template of the token's business account."""
+    meta: FakeMeta = request.app.state.meta
+    owner = meta.number_of_token(request)
+    body = await _json_body(request)
+    return _json(meta.templates.edit(owner.waba_id, request.path_params["number"], body))
 
 
 # -- control ---------------------------------------------------------------------------------------
@@ -382,11 +396,14 @@ def create_fake_meta(meta: FakeMeta) -> Starlette:
             Route("/api/v1/simulator/faults", control_faults, methods=["GET", "PUT"]),
             Route("/api/v1/simulator/stats", control_stats, methods=["GET"]),
             Route("/media-download/{media_id}", media_download, methods=["GET"]),
-            Route("/{version}/{waba_id}/message_templates", message_templates, methods=["GET", "POST"]),
+            Route(
+                "/{version}/{waba_id}/message_templates", message_templates, methods=["GET", "POST", "DELETE"]
+            ),
             Route("/{version}/{number}/messages", messages, methods=["POST"]),
             Route("/{version}/{number}/media", upload, methods=["POST"]),
             Route("/{version}/{number}", graph_object, methods=["GET"]),
             Route("/{version}/{number}", media_object, methods=["DELETE"]),
+            Route("/{version}/{number}", edit_template, methods=["POST"]),
         ],
         lifespan=lifespan,
         exception_handlers={WagateError: _error, Exception: _error},
