@@ -63,19 +63,42 @@ def is_us_number(wa_id: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Counted:
-    """What the accepting transaction must count for a send that passed the checks made beforehand."""
+class PolicyInput:
+    """The organization's policy for one send, decided when it is requested; the accepting transaction
+    applies it with what only the database knows (the window, the consent ledger, the counts)."""
 
-    tier_limit: int | None  # reserve a place among the customers reached outside windows
-    marketing_per_day: int | None  # count against the contact's marketing frequency cap
-    marketing_per_week: int | None
+    category: str | None  # the template's category; None for a free-form message
+    consent_required_for_all: bool
+    marketing_per_day: int
+    marketing_per_week: int
+    tier_limit: int | None  # None: unlimited
 
     @property
-    def anything(self) -> bool:
-        return self.tier_limit is not None or self.marketing_per_day is not None
+    def marketing(self) -> bool:
+        return self.category == "MARKETING"
+
+    @property
+    def purpose(self) -> str | None:
+        return None if self.category is None else PURPOSES.get(self.category, "utility")
 
 
-NOTHING = Counted(None, None, None)
+def check_send_policy(
+    policy: PolicyInput, wa_id: str, last_inbound_at: float | None, consent: str | None, now: float
+) -> bool:
+    """Refuse a send the window or consent forbid (Meta's error); returns whether it is
+    business-initiated (a template to a customer without an open window)."""
+    if policy.category is None:
+        check_free_form(last_inbound_at, now)
+        return False
+    business_initiated = not window_open(last_inbound_at, now)
+    check_consent(
+        policy.category,
+        consent,
+        business_initiated=business_initiated,
+        consent_required_for_all=policy.consent_required_for_all,
+        wa_id=wa_id,
+    )
+    return business_initiated
 
 
 def check_free_form(last_inbound_at: float | None, now: float) -> None:

@@ -11,13 +11,13 @@ from sqlalchemy import Connection, select
 
 from wagate.cloudapi.send import SendRequest, parse_send_request
 from wagate.domain.phone import to_wa_id
-from wagate.domain.policy import NOTHING, Counted, frequency_refusal, tier_refusal
+from wagate.domain.policy import PolicyInput
 from wagate.domain.templates import StoredTemplate, check_template_send
 from wagate.domain.tenancy import Organization, PhoneNumber
 from wagate.errors import GraphError, IdempotencyConflict, not_found
 from wagate.ids import new_wamid
 from wagate.media import service as media_service
-from wagate.services.policy import check_policy
+from wagate.services.policy import policy_for
 from wagate.services.runtime import Runtime
 from wagate.store import messages as store
 from wagate.store import tenancy as tenancy_sql
@@ -48,7 +48,7 @@ class Planned:
     template_name: str | None
     ttl: float
     context_wamid: str | None
-    counted: Counted = NOTHING
+    policy: PolicyInput | None = None
 
 
 async def do_send(
@@ -93,20 +93,16 @@ async def do_send(
         expires_at=now + planned.ttl,
     )
     result = await rt.db.write(
-        store.AcceptMessage(new, idempotency, rt.settings.idempotency_ttl, planned.counted)
+        store.AcceptMessage(new, idempotency, rt.settings.idempotency_ttl, planned.policy)
     )
     if result.outcome == store.AcceptOutcome.REPLAYED:
         return result.status_code, result.response
     if result.outcome == store.AcceptOutcome.CONFLICT:
         raise IdempotencyConflict("Idempotency-Key was already used with a different request body")
-    if result.outcome == store.AcceptOutcome.TIER_REACHED:
-        rt.metrics.policy_refusals.labels("139003", "request").inc()
-        raise tier_refusal(planned.counted.tier_limit or 0)
-    if result.outcome == store.AcceptOutcome.FREQUENCY_CAPPED:
-        rt.metrics.policy_refusals.labels("139002", "request").inc()
-        raise frequency_refusal(
-            planned.counted.marketing_per_day or 0, planned.counted.marketing_per_week or 0
-        )
+    if result.outcome == store.AcceptOutcome.REFUSED:
+        assert result.error is not None
+        rt.metrics.policy_refusals.labels(str(result.error.code), "request").inc()
+        raise result.error
     rt.metrics.accepted.inc()
     rt.waker.wake(number.id)
     return 200, response
@@ -140,8 +136,8 @@ async def check_send(rt: Runtime, org: Organization, number: PhoneNumber, reques
         if known is None:
             field = "reaction.message_id" if request.reaction_message_id else "context.message_id"
             raise GraphError(131009, f"{field}: no message {context_wamid} in this account")
-    counted = await check_policy(rt, org, number, wa_id, category if request.template is not None else None)
-    return Planned(wa_id, priority, category, template_name, ttl, context_wamid, counted)
+    policy = await policy_for(rt, org, category if request.template is not None else None)
+    return Planned(wa_id, priority, category, template_name, ttl, context_wamid, policy)
 
 
 async def _template(rt: Runtime, waba_id: int, name: str, language: str) -> StoredTemplate | None:

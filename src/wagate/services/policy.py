@@ -1,8 +1,7 @@
-"""The policy checks of a send that can be decided when it is requested (docs/policy.md).
+"""The organization's policy for sends, and the explanation of its decisions (docs/policy.md).
 
-Each refusal is a `GraphError` with Meta's code where Meta has one, and counted in the metrics. What
-must be counted atomically (the messaging tier, the marketing frequency cap) is returned as `Counted`
-for the accepting transaction; what time can change is checked again at dispatch.
+The checks themselves run where the send is accepted (`store/send_policy.py`), with the window and the
+consent ledger read for the whole batch, and again at dispatch for what time can change.
 """
 
 from __future__ import annotations
@@ -10,77 +9,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wagate.domain.policy import (
-    NOTHING,
-    PURPOSES,
-    WINDOW_SECONDS,
-    Counted,
-    check_consent,
-    check_free_form,
-    is_us_number,
-    tier_limit,
-    window_open,
-)
+from wagate.domain.policy import WINDOW_SECONDS, PolicyInput, is_us_number, tier_limit, window_open
 from wagate.domain.policy_settings import PolicySettings
-from wagate.domain.tenancy import Organization, PhoneNumber
-from wagate.errors import GraphError
+from wagate.domain.tenancy import Organization
 from wagate.services.runtime import Runtime
-from wagate.store.consent import latest_consents, load_policy
-from wagate.store.policy import last_inbound, policy_facts
+from wagate.store.consent import load_policy
+from wagate.store.policy import policy_facts
 
 
-async def check_policy(
-    rt: Runtime, org: Organization, number: PhoneNumber, wa_id: str, category: str | None
-) -> Counted:
-    """Refuse a send WhatsApp's rules or the organization's policy forbid; `category` is None for
-    free-form messages, else the template's category."""
-    try:
-        return await _check(rt, org, number, wa_id, category)
-    except GraphError as exc:
-        rt.metrics.policy_refusals.labels(str(exc.code), "request").inc()
-        raise
-
-
-async def _check(
-    rt: Runtime, org: Organization, number: PhoneNumber, wa_id: str, category: str | None
-) -> Counted:
-    now = rt.clock.now()
-    last = await customer_last_wrote(rt, number.id, wa_id)
-    if category is None:
-        check_free_form(last, now)
-        return NOTHING
-    business_initiated = not window_open(last, now)
+async def policy_for(rt: Runtime, org: Organization, category: str | None) -> PolicyInput:
+    """The organization's policy for a send (`category` None for free-form), applied by the accepting
+    transaction with the customer's window and consents."""
     settings = await policy_of(rt, org.id)
-    consent = None
-    if category == "MARKETING" or business_initiated:
-        purpose = PURPOSES.get(category, "utility")
-        latest = await rt.db.read(lambda conn: latest_consents(conn, org.id, [wa_id]))
-        record = latest.get((wa_id, purpose))
-        consent = None if record is None else record.action
-    check_consent(
-        category,
-        consent,
-        business_initiated=business_initiated,
+    return PolicyInput(
+        category=category,
         consent_required_for_all=settings.consent_required_for_all,
-        wa_id=wa_id,
+        marketing_per_day=settings.marketing_per_day,
+        marketing_per_week=settings.marketing_per_week,
+        tier_limit=tier_limit(org.messaging_tier),
     )
-    marketing = category == "MARKETING"
-    return Counted(
-        tier_limit=tier_limit(org.messaging_tier) if business_initiated else None,
-        marketing_per_day=settings.marketing_per_day if marketing else None,
-        marketing_per_week=settings.marketing_per_week if marketing else None,
-    )
-
-
-async def customer_last_wrote(rt: Runtime, number_id: int, wa_id: str) -> float | None:
-    key = (number_id, wa_id)
-    cached = rt.windows.get(key)
-    if cached is not None and window_open(cached, rt.clock.now()):
-        return cached
-    found = await rt.db.read(lambda conn: last_inbound(conn, number_id, wa_id))
-    if found is not None:
-        rt.windows.put(key, found)
-    return found
 
 
 async def policy_of(rt: Runtime, org_id: int) -> PolicySettings:

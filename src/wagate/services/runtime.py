@@ -42,7 +42,4 @@ class Runtime:
     templates: TtlCache[tuple[int, str, str], StoredTemplate | None] = field(
         default_factory=lambda: TtlCache(5.0)
     )
-    # When a customer last wrote to a number, by (number id, wa_id): a window only ever grows, so a
-    # cached time that leaves it open is safe to trust; one that leaves it closed is read again.
-    windows: TtlCache[tuple[int, str], float] = field(default_factory=lambda: TtlCache(60.0, 100_000))
     policies: TtlCache[int, PolicySettings] = field(default_factory=lambda: TtlCache(5.0))

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import msgspec
 from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 
-from wagate.domain.policy import DAY, NOTHING, WEEK, Counted
-from wagate.store.consent import latest_consents
+from wagate.domain.policy import PolicyInput
+from wagate.errors import GraphError
 from wagate.store.db import BatchJob, Job
 from wagate.store.events import record_events
 from wagate.store.schema import (
@@ -20,10 +19,14 @@ from wagate.store.schema import (
     message_statuses,
     messages,
     outbox,
-    phone_numbers,
-    service_windows,
-    templates,
     tier_reservations,
+)
+from wagate.store.send_policy import (
+    count_sends,
+    decide,
+    opted_out_of_marketing,
+    template_statuses,
+    windows_of,
 )
 from wagate.store.sql import insert_ignore, insert_rows, many
 from wagate.store.status_events import StatusChange, status_events
@@ -61,8 +64,7 @@ class AcceptOutcome(StrEnum):
     ACCEPTED = "accepted"
     REPLAYED = "replayed"  # the same key and body came before: answer as then
     CONFLICT = "conflict"  # the same key came before with another body
-    TIER_REACHED = "tier_reached"  # a new customer outside an open window, beyond the messaging tier
-    FREQUENCY_CAPPED = "frequency_capped"  # the contact's marketing frequency cap is reached
+    REFUSED = "refused"  # the policy forbids it (`error` says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,7 @@ class AcceptResult:
     outcome: AcceptOutcome
     status_code: int = 200
     response: bytes = b""
+    error: GraphError | None = None
 
 
 @dataclass(slots=True)
@@ -79,19 +82,34 @@ class AcceptMessage(BatchJob[AcceptResult]):
     message: NewMessage
     idempotency: IdempotentResponse | None
     idempotency_ttl: float
-    counted: Counted = NOTHING
+    # The organization's policy for this send, applied here with the window and consent ledger
+    # (None: wagate's own messages, which need no check).
+    policy: PolicyInput | None = None
 
     @classmethod
     def run_batch(cls, conn: Connection, jobs: Sequence[Job[Any]]) -> list[Any]:
         accepts = [job for job in jobs if isinstance(job, AcceptMessage)]
         results: list[AcceptResult | None] = [None] * len(accepts)
         _check_keys(conn, accepts, results)
-        if any(job.counted.anything for job in accepts):
-            _check_limits(conn, accepts, results)
+        checked = [
+            (i, job.message, job.policy)
+            for i, job in enumerate(accepts)
+            if results[i] is None and job.policy is not None
+        ]
+        decisions = decide(conn, checked)
+        for i, refusal in decisions.refused.items():
+            results[i] = AcceptResult(AcceptOutcome.REFUSED, error=refusal)
         todo = [(i, job.message) for i, job in enumerate(accepts) if results[i] is None]
         if todo:
             ids = insert_outbound(conn, [m for _, m in todo])
-            _count_sends(conn, [(accepts[i], mid) for (i, _), mid in zip(todo, ids, strict=True)])
+            count_sends(
+                conn,
+                [
+                    (mid, m, policy, decisions.initiated.get(i, False))
+                    for (i, m), mid in zip(todo, ids, strict=True)
+                    if (policy := accepts[i].policy) is not None
+                ],
+            )
             keyed = [(accepts[i], m) for i, m in todo if accepts[i].idempotency is not None]
             if keyed:
                 conn.execute(
@@ -197,94 +215,6 @@ def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[Accep
             results[i] = AcceptResult(AcceptOutcome.REPLAYED, status_code, response)
         else:
             results[i] = AcceptResult(AcceptOutcome.CONFLICT)
-
-
-_TIER_USED = select(func.count(func.distinct(tier_reservations.c.wa_id))).where(
-    tier_reservations.c.org_id == bindparam("org_id"), tier_reservations.c.at > bindparam("since")
-)
-_TIER_HELD = select(tier_reservations.c.wa_id).where(
-    tier_reservations.c.org_id == bindparam("org_id"),
-    tier_reservations.c.wa_id.in_(many("wa_ids")),
-    tier_reservations.c.at > bindparam("since"),
-)
-_MARKETING_SENT = select(marketing_sends.c.wa_id, marketing_sends.c.at).where(
-    marketing_sends.c.org_id == bindparam("org_id"),
-    marketing_sends.c.wa_id.in_(many("wa_ids")),
-    marketing_sends.c.at > bindparam("since"),
-)
-
-
-def _check_limits(conn: Connection, jobs: list[AcceptMessage], results: list[AcceptResult | None]) -> None:
-    """The messaging tier and the marketing frequency cap, counted in the transaction that accepts.
-
-    In the order of the batch: a send that passes holds its place for the sends after it.
-    """
-    by_org: dict[int, list[int]] = {}
-    for i, job in enumerate(jobs):
-        if results[i] is None and job.counted.anything:
-            by_org.setdefault(job.message.org_id, []).append(i)
-    for org_id, indexes in by_org.items():
-        now = max(jobs[i].message.created_at for i in indexes)
-        wa_ids = list({jobs[i].message.wa_id for i in indexes})
-        held: set[str] = set()
-        used = 0
-        if any(jobs[i].counted.tier_limit is not None for i in indexes):
-            used = int(conn.execute(_TIER_USED, {"org_id": org_id, "since": now - DAY}).scalar() or 0)
-            held = set(
-                conn.execute(_TIER_HELD, {"org_id": org_id, "wa_ids": wa_ids, "since": now - DAY}).scalars()
-            )
-        marketing: dict[str, list[float]] = {}
-        if any(jobs[i].counted.marketing_per_day is not None for i in indexes):
-            for wa_id, at in conn.execute(
-                _MARKETING_SENT, {"org_id": org_id, "wa_ids": wa_ids, "since": now - WEEK}
-            ):
-                marketing.setdefault(wa_id, []).append(float(at))
-        for i in indexes:
-            job = jobs[i]
-            counted, wa_id, at = job.counted, job.message.wa_id, job.message.created_at
-            if counted.marketing_per_day is not None and counted.marketing_per_week is not None:
-                sent = marketing.get(wa_id, [])
-                day = sum(1 for t in sent if t > at - DAY)
-                week = sum(1 for t in sent if t > at - WEEK)
-                if day >= counted.marketing_per_day or week >= counted.marketing_per_week:
-                    results[i] = AcceptResult(AcceptOutcome.FREQUENCY_CAPPED)
-                    continue
-            if counted.tier_limit is not None and wa_id not in held:
-                if used >= counted.tier_limit:
-                    results[i] = AcceptResult(AcceptOutcome.TIER_REACHED)
-                    continue
-                held.add(wa_id)
-                used += 1
-            if counted.marketing_per_day is not None:
-                marketing.setdefault(wa_id, []).append(at)
-
-
-def _count_sends(conn: Connection, accepted: list[tuple[AcceptMessage, int]]) -> None:
-    """Rows that make accepted sends count: a place in the tier, a marketing send of the contact."""
-    tier = [
-        {
-            "message_id": mid,
-            "org_id": job.message.org_id,
-            "wa_id": job.message.wa_id,
-            "at": job.message.created_at,
-        }
-        for job, mid in accepted
-        if job.counted.tier_limit is not None
-    ]
-    if tier:
-        insert_rows(conn, tier_reservations, tier)
-    sends = [
-        {
-            "message_id": mid,
-            "org_id": job.message.org_id,
-            "wa_id": job.message.wa_id,
-            "at": job.message.created_at,
-        }
-        for job, mid in accepted
-        if job.counted.marketing_per_day is not None
-    ]
-    if sends:
-        insert_rows(conn, marketing_sends, sends)
 
 
 _LAST_ID = select(func.max(messages.c.id))
@@ -448,9 +378,9 @@ class ClaimDue(Job[list[Claimed]]):
                 messages.c.org_id,
             ).where(messages.c.id.in_(list(by_id)))
         ).all()
-        windows = _windows(conn, self.number_id, {d.wa_id for d in details if d.type != "template"})
-        statuses = _template_statuses(conn, self.number_id, [d for d in details if d.type == "template"])
-        opted_out = _opted_out_of_marketing(conn, [d for d in details if d.category == "MARKETING"])
+        windows = windows_of(conn, self.number_id, {d.wa_id for d in details if d.type != "template"})
+        statuses = template_statuses(conn, self.number_id, [d for d in details if d.type == "template"])
+        opted_out = opted_out_of_marketing(conn, [d for d in details if d.category == "MARKETING"])
         contexts = {d.context_wamid for d in details if d.context_wamid}
         context_ids: dict[str, tuple[str | None, str, str]] = {}
         if contexts:
@@ -496,57 +426,6 @@ class ClaimDue(Job[list[Claimed]]):
             )
         claimed.sort(key=lambda c: (c.priority, c.created_at))
         return claimed
-
-
-_WINDOWS = select(service_windows.c.wa_id, service_windows.c.last_inbound_at).where(
-    service_windows.c.phone_number_id == bindparam("number"), service_windows.c.wa_id.in_(many("wa_ids"))
-)
-
-
-def _windows(conn: Connection, number_id: int, wa_ids: set[str]) -> dict[str, float]:
-    if not wa_ids:
-        return {}
-    rows = conn.execute(_WINDOWS, {"number": number_id, "wa_ids": list(wa_ids)})
-    return {row.wa_id: float(row.last_inbound_at) for row in rows}
-
-
-_template_decoder = msgspec.json.Decoder(dict[str, Any])
-
-
-def _template_statuses(conn: Connection, number_id: int, details: Sequence[Any]) -> dict[int, str]:
-    """message id → the current status of the template it sends (absent: the template is gone)."""
-    if not details:
-        return {}
-    wanted: dict[int, tuple[str, str]] = {}
-    for d in details:
-        content = _template_decoder.decode(d.content)
-        language = content.get("language")
-        code = language.get("code") if isinstance(language, dict) else None
-        wanted[d.id] = (str(content.get("name", "")), str(code or ""))
-    rows = conn.execute(
-        select(templates.c.name, templates.c.language, templates.c.status)
-        .join(phone_numbers, phone_numbers.c.waba_id == templates.c.waba_id)
-        .where(
-            phone_numbers.c.id == number_id,
-            templates.c.name.in_(list({name for name, _ in wanted.values()})),
-        )
-    ).all()
-    status = {(row.name, row.language): str(row.status) for row in rows}
-    return {mid: status[key] for mid, key in wanted.items() if key in status}
-
-
-def _opted_out_of_marketing(conn: Connection, details: Sequence[Any]) -> set[tuple[int, str]]:
-    by_org: dict[int, set[str]] = {}
-    for d in details:
-        by_org.setdefault(int(d.org_id), set()).add(d.wa_id)
-    out: set[tuple[int, str]] = set()
-    for org_id, wa_ids in by_org.items():
-        latest = latest_consents(conn, org_id, list(wa_ids))
-        for wa_id in wa_ids:
-            record = latest.get((wa_id, "marketing"))
-            if record is not None and record.action == "opt_out":
-                out.add((org_id, wa_id))
-    return out
 
 
 @dataclass(slots=True)

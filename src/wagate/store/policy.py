@@ -11,16 +11,6 @@ from wagate.store.db import Job
 from wagate.store.schema import marketing_sends, phone_numbers, service_windows, tier_reservations
 
 
-def last_inbound(conn: Connection, number_id: int, wa_id: str) -> float | None:
-    """When the customer last wrote to the number, or None."""
-    found = conn.execute(
-        select(service_windows.c.last_inbound_at).where(
-            service_windows.c.phone_number_id == number_id, service_windows.c.wa_id == wa_id
-        )
-    ).scalar()
-    return None if found is None else float(found)
-
-
 @dataclass(slots=True)
 class PrunePolicyCounts(Job[int]):
     """Forget tier places older than a day and marketing sends older than a week."""

@@ -67,3 +67,21 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 @functools.cache
 def _sqlite_insert(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def rows_in(
+    conn: Connection, statement: Any, params: dict[str, Any], raw: str, head: tuple[Any, ...], values: str
+) -> list[tuple[Any, ...]]:
+    """The rows, as tuples, of a SELECT on a hot path with one expanding `IN` list, `params[values]`.
+
+    On SQLite `raw` runs on the driver directly, with `?` for the `head` parameters and `{in}` where the
+    list goes: per statement, SQLAlchemy's expanding of the list and its row objects cost more than
+    SQLite's own search. Elsewhere the Core `statement` with `params`.
+    """
+    items = params[values]
+    if not items:
+        return []
+    if conn.dialect.name != "sqlite":
+        return [tuple(row) for row in conn.execute(statement, params)]
+    sql = raw.replace("{in}", ",".join("?" * len(items)))
+    return list(conn.exec_driver_sql(sql, (*head, *items)).fetchall())
