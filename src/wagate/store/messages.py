@@ -329,8 +329,8 @@ class Claimed:
     # last wrote (free-form messages only), and whether they opted out of marketing (marketing only).
     last_inbound_at: float | None = None
     marketing_opted_out: bool = False
-    # Templates only: the template's status now (None when it no longer exists).
-    template_status: str | None = None
+    # Templates only: (name, language, the template's status now; None when it no longer exists).
+    template: tuple[str, str, str | None] | None = None
 
 
 _CLAIM = text(

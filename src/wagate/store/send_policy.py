@@ -195,8 +195,10 @@ def count_sends(conn: Connection, accepted: Sequence[tuple[int, NewMessage, Poli
 _template_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
-def template_statuses(conn: Connection, number_id: int, details: Sequence[Any]) -> dict[int, str]:
-    """message id → the current status of the template it sends (absent: the template is gone)."""
+def template_statuses(
+    conn: Connection, number_id: int, details: Sequence[Any]
+) -> dict[int, tuple[str, str, str | None]]:
+    """message id → (template name, language, the template's status now; None when it is gone)."""
     if not details:
         return {}
     wanted: dict[int, tuple[str, str]] = {}
@@ -214,7 +216,7 @@ def template_statuses(conn: Connection, number_id: int, details: Sequence[Any]) 
         )
     ).all()
     status = {(row.name, row.language): str(row.status) for row in rows}
-    return {mid: status[key] for mid, key in wanted.items() if key in status}
+    return {mid: (name, language, status.get((name, language))) for mid, (name, language) in wanted.items()}
 
 
 def opted_out_of_marketing(conn: Connection, details: Sequence[Any]) -> set[tuple[int, str]]:

@@ -78,11 +78,8 @@ def redact_codes(content: str) -> str:
 def _policy_refusal(item: Claimed, now: float) -> tuple[int, str, str] | None:
     """What time changed while the message waited: its window closed, its template was paused,
     disabled or deleted, or the customer opted out."""
-    if item.type == "template":
-        content = _decoder.decode(item.content)
-        language = content.get("language")
-        code = str(language.get("code", "")) if isinstance(language, dict) else ""
-        refusal = status_refusal(str(content.get("name", "")), code, item.template_status)
+    if item.template is not None:
+        refusal = status_refusal(*item.template)
         if refusal is not None:
             return refusal.code, refusal.title, f"{refusal.details} (when it was due to be sent)"
     if item.type != "template" and not window_open(item.last_inbound_at, now):
