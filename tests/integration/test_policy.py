@@ -302,6 +302,25 @@ async def test_a_new_organization_reaches_250_customers_a_day_outside_windows(
     assert code_of(await send(hello("79163008888"))) == 139003
     clock.advance(DAY + 1)
     wamid_of(await send(hello("79163008888")))
+    # Meta raises the account's limit (here the simulated network does); wagate follows its webhook.
+    for i in range(249):
+        wamid_of(await send(hello(f"7916500{i:04d}")))
+    assert code_of(await send(hello("79165009999"))) == 139003
+    upgraded = await wagate.client.post(
+        "/api/v1/simulator/messaging-tier",
+        json={"phone_number_id": str(other.number.id), "tier": "TIER_2K"},
+        headers=headers,
+    )
+    assert upgraded.status_code == 200, upgraded.text
+    wamid_of(await send(hello("79165009999")))
+    number = (await wagate.client.get(f"/v23.0/{other.number.id}", headers=headers)).json()
+    assert number["whatsapp_business_manager_messaging_limit"] == "TIER_2K"
+    bad = await wagate.client.post(
+        "/api/v1/simulator/messaging-tier",
+        json={"phone_number_id": str(other.number.id), "tier": "TIER_3"},
+        headers=headers,
+    )
+    assert bad.status_code == 400
 
 
 async def test_consent_for_every_business_initiated_message_when_the_organization_asks(

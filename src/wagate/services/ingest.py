@@ -9,6 +9,7 @@ from wagate.store.ingest import IngestEnvelope, IngestReport
 
 _TEMPLATE_FIELDS = frozenset({"message_template_status_update", "message_template_quality_update"})
 _PAUSES = frozenset({"PAUSED", "DISABLED"})
+_TIER_FIELDS = frozenset({"phone_number_quality_update", "business_capability_update"})
 
 
 async def ingest(rt: Runtime, body: bytes, source: str) -> IngestReport:
@@ -17,6 +18,8 @@ async def ingest(rt: Runtime, body: bytes, source: str) -> IngestReport:
     report = await rt.db.write(job)
     rt.metrics.events_ingested.labels(source).inc()
     await _templates_changed(rt, job)
+    if any(c.field in _TIER_FIELDS for c in job.parsed.account):
+        rt.tokens.clear()  # the cached organization carries its messaging tier
     return report
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from wagate.domain.policy import TIER_LIMITS
 from wagate.store.consent import NewConsent, consent_events, insert_consents
 from wagate.store.events import NewEvent, record_events
-from wagate.store.schema import business_accounts, contact_preferences, templates
+from wagate.store.schema import business_accounts, contact_preferences, organizations, templates
 from wagate.store.sql import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ _TEMPLATE_STATUSES = frozenset(
 _QUALITY_SCORES = frozenset({"GREEN", "YELLOW", "RED", "UNKNOWN"})
 
 _PREFERENCE_ACTIONS = {"stop": "opt_out", "resume": "opt_in"}
+# Where Meta tells an account's messaging limit: the field, and the key of its value.
+_TIER_FIELDS = {
+    "phone_number_quality_update": "current_limit",
+    "business_capability_update": "max_daily_conversations_per_business",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,8 @@ def apply_account_changes(conn: Connection, changes: list[AccountChange], now: f
             _template_status(conn, waba_id, change.value, now)
         elif change.field == "message_template_quality_update":
             _template_quality(conn, waba_id, change.value, now)
+        elif change.field in _TIER_FIELDS:
+            _messaging_tier(conn, org_id, change)
         elif change.field == "user_preferences":
             new_events.extend(_preferences(conn, org_id, waba_id, change, now))
             continue
@@ -90,6 +98,15 @@ def apply_account_changes(conn: Connection, changes: list[AccountChange], now: f
             )
         )
     record_events(conn, new_events)
+
+
+def _messaging_tier(conn: Connection, org_id: int, change: AccountChange) -> None:
+    """Meta's messaging limit for the account, now the organization's tier (wagate counts it per
+    organization, as Meta does per business portfolio)."""
+    tier = change.value.get(_TIER_FIELDS[change.field])
+    if tier in TIER_LIMITS and tier != "TIER_NOT_SET":
+        conn.execute(update(organizations).where(organizations.c.id == org_id).values(messaging_tier=tier))
+        log.info("ingest: organization %d now has messaging tier %s", org_id, tier)
 
 
 def _owners(conn: Connection, raw_ids: set[str]) -> dict[int, int]:

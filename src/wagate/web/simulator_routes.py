@@ -18,6 +18,7 @@ from wagate.services.simulated_customers import (
     do_customer_message,
     do_customer_preferences,
 )
+from wagate.upstreams.base import NumberRef
 from wagate.upstreams.simulator import SimulatorUpstream
 from wagate.web import simulator_template_routes
 from wagate.web.errors import json_response
@@ -59,6 +60,29 @@ async def preferences(request: Request) -> Response:
     return json_response({"success": True})
 
 
+class TierChange(msgspec.Struct, forbid_unknown_fields=True):
+    phone_number_id: str
+    tier: str
+
+
+async def messaging_tier(request: Request) -> Response:
+    """Meta moves a number's account to another messaging tier (as it does on its own as an account
+    grows); wagate hears of it through Meta's webhook and follows."""
+    rt: Runtime = request.app.state.rt
+    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    try:
+        change = msgspec.json.decode(await request.body(), type=TierChange)
+    except msgspec.DecodeError as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+    number = await tenancy.access_phone_number(rt, org, change.phone_number_id)
+    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    try:
+        await _simulator(rt).set_messaging_tier(ref, change.tier)
+    except ValueError as exc:
+        raise ApiError("invalid_request", str(exc), field="tier") from exc
+    return json_response({"success": True})
+
+
 async def faults(request: Request) -> Response:
     """Read (GET) or change (PUT) the probabilities of injected faults."""
     rt: Runtime = request.app.state.rt
@@ -92,6 +116,7 @@ def routes() -> list[Route]:
     return [
         Route("/api/v1/simulator/messages", customer_message, methods=["POST"]),
         Route("/api/v1/simulator/preferences", preferences, methods=["POST"]),
+        Route("/api/v1/simulator/messaging-tier", messaging_tier, methods=["POST"]),
         Route("/api/v1/simulator/faults", faults, methods=["GET", "PUT"]),
         Route("/api/v1/simulator/stats", stats, methods=["GET"]),
         Route(

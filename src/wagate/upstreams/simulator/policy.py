@@ -184,6 +184,9 @@ class Policy:
     def sync_account(self, waba_id: int, messaging_limit: int | None) -> None:
         self._limits[waba_id] = messaging_limit
 
+    def messaging_limit(self, waba_id: int) -> int | None:
+        return self._limits.get(waba_id, NEW_PORTFOLIO_LIMIT)
+
     def restore_reached(self, waba_id: int, wa_id: str, at: float) -> None:
         self._reached.setdefault(waba_id, _Reached()).add(wa_id, at)
 

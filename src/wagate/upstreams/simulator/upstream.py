@@ -33,6 +33,7 @@ from wagate.cloudapi.webhooks import (
     messages_envelope,
     status_event,
 )
+from wagate.domain.policy import TIER_LIMITS
 from wagate.ids import new_graph_id, new_wamid
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
@@ -352,6 +353,24 @@ class SimulatorUpstream:
             "user_preferences": [preference],
         }
         await self._ingest(account_envelope(number.waba_id, "user_preferences", change, now))
+
+    async def set_messaging_tier(self, number: NumberRef, tier: str) -> None:
+        """Meta moves the number's account to another messaging limit (`TIER_250` … `TIER_UNLIMITED`);
+        wagate hears of it as Meta's `phone_number_quality_update` webhook with the new `current_limit`."""
+        if tier not in TIER_LIMITS or tier == "TIER_NOT_SET":
+            raise ValueError(f"unknown messaging tier {tier!r}")
+        assert self._ingest is not None
+        before = self.policy.messaging_limit(number.waba_id)
+        after = TIER_LIMITS[tier]
+        self.policy.sync_account(number.waba_id, after)
+        upgrade = after is None or (before is not None and after > before)
+        value = {
+            "display_phone_number": "".join(c for c in number.display_phone_number if c.isdigit()),
+            "event": "UPGRADE" if upgrade else "DOWNGRADE",
+            "current_limit": tier,
+        }
+        now = self.clock.now()
+        await self._ingest(account_envelope(number.waba_id, "phone_number_quality_update", value, now))
 
     # -- what Meta knows of the business ---------------------------------------------------------
     def sync_template(
