@@ -22,6 +22,26 @@ MARKETING_OFFER = [
     {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Stop promotions"}]},
 ]
 
+
+def weekly_offer(to: str) -> dict[str, Any]:
+    """A send of the MARKETING_OFFER template (as `weekly_offer`) to `to`, with its two parameters."""
+    return {
+        "messaging_product": "whatsapp",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": "weekly_offer",
+            "language": {"code": "en_US"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "20%"}],
+                }
+            ],
+        },
+    }
+
+
 ORDER_UPDATE = [
     {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}", "example": {"header_text": ["A-1001"]}},
     {

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tests.conftest import Wagate
-from tests.factories import MARKETING_OFFER, make_organization, make_template
+from tests.factories import MARKETING_OFFER, make_organization, make_template, weekly_offer
 from tests.helpers import eventually
 from wagate.cloudapi.signatures import hub_signature
 from wagate.domain.policy_settings import DEFAULT_OPT_IN_REPLY, DEFAULT_OPT_OUT_REPLY
@@ -171,23 +171,7 @@ async def test_stop_promotions_under_a_marketing_template_opts_out(wagate: Wagat
         wagate.rt.db, number[0], number[1], "weekly_offer", MARKETING_OFFER, category="MARKETING", now=1.0
     )
     await simulator_sync.template_changed(wagate.rt, template_id)
-    sent = await wagate.send(
-        {
-            "messaging_product": "whatsapp",
-            "to": CUSTOMER,
-            "type": "template",
-            "template": {
-                "name": "weekly_offer",
-                "language": {"code": "en_US"},
-                "components": [
-                    {
-                        "type": "body",
-                        "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "20%"}],
-                    }
-                ],
-            },
-        }
-    )
+    sent = await wagate.send(weekly_offer(CUSTOMER))
     assert sent.status_code == 200, sent.text
     offer = sent.json()["messages"][0]["id"]
     await eventually(lambda: reached(wagate, offer))

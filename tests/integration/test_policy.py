@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Wagate
-from tests.factories import MARKETING_OFFER, make_organization, make_template
+from tests.factories import MARKETING_OFFER, make_organization, make_template, weekly_offer
 from tests.helpers import eventually
 from wagate.clock import SettableClock
 from wagate.domain.policy import QualitySignals
@@ -34,21 +34,7 @@ def text(to: str = CUSTOMER, body: str = "Your order is ready") -> dict[str, Any
 
 
 def offer(to: str) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "to": "+" + to,
-        "type": "template",
-        "template": {
-            "name": "weekly_offer",
-            "language": {"code": "en_US"},
-            "components": [
-                {
-                    "type": "body",
-                    "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "20%"}],
-                }
-            ],
-        },
-    }
+    return weekly_offer("+" + to)
 
 
 def hello(to: str) -> dict[str, Any]:

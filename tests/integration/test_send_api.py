@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Wagate
-from tests.factories import MARKETING_OFFER, ORDER_UPDATE, make_organization, make_template
+from tests.factories import MARKETING_OFFER, ORDER_UPDATE, make_organization, make_template, weekly_offer
 from tests.helpers import eventually
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.schema import messages, outbox
@@ -284,23 +284,7 @@ async def test_marketing_never_delays_a_reply(wagate: Wagate) -> None:
     await rt.waker.tick()  # the dispatcher picks up rate changes on its next round; don't wait for it
     campaign = []
     for i in range(40):
-        response = await wagate.send(
-            {
-                "messaging_product": "whatsapp",
-                "to": f"+7916200{i:04d}",
-                "type": "template",
-                "template": {
-                    "name": "weekly_offer",
-                    "language": {"code": "en_US"},
-                    "components": [
-                        {
-                            "type": "body",
-                            "parameters": [{"type": "text", "text": "Anna"}, {"type": "text", "text": "20%"}],
-                        }
-                    ],
-                },
-            }
-        )
+        response = await wagate.send(weekly_offer(f"+7916200{i:04d}"))
         assert response.status_code == 200, response.text
         campaign.append(response.json()["messages"][0]["id"])
     reply = (await wagate.send(text(to="+79169990001", body="Yes, we open at 9"))).json()["messages"][0]["id"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from wagate.domain.phone import is_us_number
 from wagate.domain.policy import (
     WINDOW_SECONDS,
     QualitySignals,
     check_consent,
     check_free_form,
-    is_us_number,
     quality_rating,
     tier_limit,
     window_open,

@@ -54,3 +54,15 @@ def is_mobile(wa_id: str) -> bool:
     except NumberParseException:
         return False
     return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in _MOBILE_TYPES
+
+
+@lru_cache(maxsize=65536)
+def is_us_number(wa_id: str) -> bool:
+    """A number Meta treats as American: +1 with a US area code (not Canada or the Caribbean)."""
+    if not wa_id.startswith("1"):
+        return False
+    try:
+        number = phonenumbers.parse("+" + wa_id, None)
+    except NumberParseException:
+        return False
+    return phonenumbers.region_code_for_number(number) == "US"

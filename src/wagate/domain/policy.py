@@ -16,10 +16,8 @@ open, and what the organization allows decide which checks apply (docs/policy.md
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-import phonenumbers
-
+from wagate.domain.phone import is_us_number
 from wagate.errors import GraphError
 
 WINDOW_SECONDS = 24 * 3600.0
@@ -48,18 +46,6 @@ def tier_limit(tier: str) -> int | None:
 
 def window_open(last_inbound_at: float | None, now: float) -> bool:
     return last_inbound_at is not None and now < last_inbound_at + WINDOW_SECONDS
-
-
-@lru_cache(maxsize=65536)
-def is_us_number(wa_id: str) -> bool:
-    """A number Meta treats as American (+1 with a US area code)."""
-    if not wa_id.startswith("1"):
-        return False
-    try:
-        number = phonenumbers.parse("+" + wa_id, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.region_code_for_number(number) == "US"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from wagate.domain.policy import WINDOW_SECONDS, PolicyInput, is_us_number, tier_limit, window_open
+from wagate.domain.phone import is_us_number
+from wagate.domain.policy import WINDOW_SECONDS, PolicyInput, tier_limit, window_open
 from wagate.domain.policy_settings import PolicySettings
 from wagate.domain.tenancy import Organization
 from wagate.services.runtime import Runtime

@@ -19,10 +19,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import phonenumbers
+from wagate.domain.phone import is_us_number
 
 DAY = 24 * 3600.0
 NEW_PORTFOLIO_LIMIT = 250
@@ -102,17 +101,6 @@ def _variables(text: str, named: bool) -> tuple[str, ...]:
         return tuple(dict.fromkeys(found))
     highest = max((int(v) for v in found if v.isdigit()), default=0)
     return tuple(str(i) for i in range(1, highest + 1))
-
-
-@lru_cache(maxsize=65536)
-def is_us_number(wa_id: str) -> bool:
-    if not wa_id.startswith("1"):
-        return False
-    try:
-        number = phonenumbers.parse("+" + wa_id, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.region_code_for_number(number) == "US"
 
 
 class _Reached:
