@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import databases
 from wagate.clock import SettableClock
 from wagate.services import simulator_sync
 from wagate.services.runtime import Runtime
@@ -97,6 +98,8 @@ def make_settings(home: Path, **overrides: object) -> Settings:
         "meta_app_secret": "test-app-secret",
         "meta_verify_token": "test-verify-token",
     }
+    if databases.on_postgresql():
+        values["database_url"] = databases.database_url(home)
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -143,6 +146,13 @@ async def serving(settings: Settings, clock: SettableClock) -> AsyncIterator[Wag
 async def wagate(settings: Settings, clock: SettableClock) -> AsyncIterator[Wagate]:
     async with serving(settings, clock) as running_wagate:
         yield running_wagate
+
+
+@pytest.fixture(autouse=True)
+def throwaway_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases the test made (none on SQLite: those live in `tmp_path`)."""
+    yield
+    databases.drop_created()
 
 
 @pytest.fixture(autouse=True)

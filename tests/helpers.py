@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from tests import databases
+
 
 async def eventually(
     check: Callable[[], Awaitable[Any]], *, within: float = 10.0, interval: float = 0.02
@@ -40,6 +42,8 @@ def free_port() -> int:
 def wagate_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGATE_")}
     env["WAGATE_HOME"] = str(home)
+    if databases.on_postgresql():
+        env["WAGATE_DATABASE_URL"] = databases.database_url(home)
     env.update(extra)
     return env
 

@@ -26,6 +26,7 @@ class SimulatorSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     home: Path = Path("wagate-data")
+    # `postgresql://user@host:5432/name` to run on PostgreSQL; empty for SQLite under `home`.
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8080

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import databases
 from tests.factories import make_cloud_organization
 from tests.helpers import Server, free_port, wagate_env
 from wagate.store.db import Database
@@ -84,7 +85,7 @@ def test_send_comes_back_read_and_a_customer_message_arrives(
     meta_number = created.json()
     home = tmp_path / "wagate"
     home.mkdir()
-    db = Database(f"sqlite:///{home / 'wagate.db'}")
+    db = Database(databases.database_url(home))
     upgrade(db)
     account = make_cloud_organization(
         db,

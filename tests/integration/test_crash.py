@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import databases
 from tests.helpers import Server, bootstrap, eventually, run_cli
 from wagate.upstreams.simulator.journal import read_journal
 
@@ -30,8 +30,7 @@ CLIENTS = 32
 
 
 def outbox_rows(home: Path) -> int:
-    with sqlite3.connect(home / "wagate.db") as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+    return databases.scalar(home, "SELECT COUNT(*) FROM outbox")
 
 
 @pytest.mark.slow

@@ -43,9 +43,14 @@ def outbox_size(w: Wagate, *, leased_only: bool = False) -> int:
     query = select(func.count()).select_from(outbox)
     if leased_only:
         query = query.where(outbox.c.lease_until.is_not(None))
+    if w.rt.db.is_running:
+        return int(w.rt.db.read_now(lambda c: c.execute(query).scalar_one()))
     # after a stop the runtime's database is closed: open it again to look
-    db = w.rt.db if w.rt.db.is_running else Database(w.rt.settings.db_url)
-    return int(db.read_now(lambda c: c.execute(query).scalar_one()))
+    db = Database(w.rt.settings.db_url)
+    try:
+        return int(db.read_now(lambda c: c.execute(query).scalar_one()))
+    finally:
+        db.stop()
 
 
 async def test_throttling_is_retried_until_it_passes(wagate: Wagate) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import databases
 from tests.factories import make_sent_messages
 from tests.helpers import Server, bootstrap, eventually
 from tests.receiver import Receiver
@@ -40,17 +40,12 @@ def what(body: bytes) -> str:
     return str(value["messages"][0]["id"])
 
 
-def scalar(home: Path, sql: str) -> int:
-    with sqlite3.connect(home / "wagate.db") as conn:
-        return int(conn.execute(sql).fetchone()[0])
-
-
 @pytest.mark.slow
 async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {"WAGATE_META_APP_SECRET": SECRET, "WAGATE_ALLOW_PRIVATE_TARGETS": "1"}
     ids = bootstrap(home, **env)
-    db = Database(f"sqlite:///{home / 'wagate.db'}")
+    db = Database(databases.database_url(home))
     upgrade(db)
     number = db.read_now(lambda c: number_by_id(c, int(ids["phone_number_id"])))
     assert number is not None
@@ -128,7 +123,7 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
         restarted.set()
         await asyncio.gather(*senders)
     assert acknowledged == len(requests)
-    total_events = scalar(home, "SELECT COUNT(*) FROM events")
+    total_events = databases.scalar(home, "SELECT COUNT(*) FROM events")
 
     async def everything_forwarded() -> bool:
         return len({what(p.body) for p in business.posts("/events")}) >= total_events
@@ -141,12 +136,12 @@ async def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path: Path) ->
     forwarded = Counter(what(p.body) for p in posts)
     twice = sum(1 for n in forwarded.values() if n > 1)
 
-    inbound = scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'in'")
-    transitions = scalar(home, "SELECT COUNT(*) FROM message_statuses WHERE status != 'accepted'")
-    received_events = scalar(home, "SELECT COUNT(*) FROM events WHERE type = 'message.received'")
-    status_events = scalar(home, "SELECT COUNT(*) FROM events WHERE type = 'message.status'")
-    read = scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'read'")
-    stored = scalar(home, "SELECT COUNT(*) FROM inbound_events WHERE source = 'meta'")
+    inbound = databases.scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'in'")
+    transitions = databases.scalar(home, "SELECT COUNT(*) FROM message_statuses WHERE status != 'accepted'")
+    received_events = databases.scalar(home, "SELECT COUNT(*) FROM events WHERE type = 'message.received'")
+    status_events = databases.scalar(home, "SELECT COUNT(*) FROM events WHERE type = 'message.status'")
+    read = databases.scalar(home, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'read'")
+    stored = databases.scalar(home, "SELECT COUNT(*) FROM inbound_events WHERE source = 'meta'")
     print(
         f"\ningest crash test: {len(requests)} webhooks acknowledged ({len(bodies)} distinct), "
         f"{stored} stored as received; {inbound} messages, {transitions} status transitions, "

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from tests import databases
 from tests.conftest import Wagate, make_settings, serving
 from tests.fake_meta import cloud_account, fake_meta_server, meta_account
 from tests.helpers import eventually, run_cli
@@ -396,7 +397,7 @@ def test_templates_sync_and_list_from_the_command_line(tmp_path: Path, fake_meta
     meta = _meta_account(fake_meta, ["order_ready", "order_shipped", "order_late"])
     home = tmp_path / "wagate"
     home.mkdir()
-    db = Database(f"sqlite:///{home / 'wagate.db'}")
+    db = Database(databases.database_url(home))
     upgrade(db)
     cloud_account(db, time.time(), meta)
     db.stop()

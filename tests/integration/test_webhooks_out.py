@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, select
 
+from tests import databases
 from tests.conftest import Wagate, make_settings, serving
 from tests.factories import make_organization
 from tests.helpers import eventually, free_port, run_cli
@@ -482,7 +483,7 @@ async def test_the_cli_lists_subscriptions_and_replays_dead_deliveries(
 # -- leases -----------------------------------------------------------------------------------------
 def test_a_lost_lease_makes_deliveries_claimable_again(tmp_path: Path) -> None:
     """What a crashed sender leaves behind: its claims return when their lease ends."""
-    db = Database(f"sqlite:///{tmp_path / 'wagate.db'}")
+    db = Database(databases.database_url(tmp_path))
     upgrade(db)
     try:
         now = 1_800_000_000.0

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from tests import databases
 from wagate.store.db import Database, Job
 from wagate.store.migrate import upgrade
 from wagate.store.schema import organizations
@@ -32,7 +33,7 @@ class AddOrganization(Job[int]):
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    database = Database(databases.database_url(tmp_path))
     upgrade(database)
     database.start()
     yield database
@@ -63,6 +64,9 @@ async def test_a_failing_job_fails_alone(db: Database) -> None:
 
 
 def test_sqlite_runs_in_wal_with_full_sync(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite only")
+
     def pragmas(conn: Connection) -> tuple[str, int]:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
         sync = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()

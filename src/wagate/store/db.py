@@ -5,6 +5,9 @@ transaction and commits once, so concurrent requests share one fsync (SQLite WAL
 Jobs of a class that defines `run_batch` are run together (one `executemany` for a thousand inserts).
 If the batch fails on a database error, each of its jobs is run again in a transaction of its own, so
 one bad job fails alone. A job's result reaches its caller only after the commit that made it durable.
+
+On PostgreSQL the same model holds for now, per process: the writer's transactions are a plain `BEGIN`
+(READ COMMITTED), and reads take a connection of a small pool, in a few reader threads.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -50,12 +54,31 @@ class BatchJob(Job[T]):
 _Pending = tuple[Job[Any], "asyncio.Future[Any]"]
 
 
+# Drivers SQLAlchemy should use for a URL that names only the database, as users write it.
+_DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+READ_POOL_SIZE = 4
+
+
+def engine_url(url: str) -> str:
+    """`url` with the driver wagate uses: `postgresql://...` becomes `postgresql+psycopg://...`."""
+    scheme, sep, rest = url.partition("://")
+    return f"{_DRIVERS.get(scheme, scheme)}{sep}{rest}"
+
+
 def make_engine(url: str) -> Engine:
+    url = engine_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # The writer holds one connection; the rest serve the reader threads, `wagate migrate` and start-up.
+    return create_engine(
+        url,
+        isolation_level="READ COMMITTED",
+        pool_pre_ping=True,
+        pool_size=READ_POOL_SIZE + 1,
+        max_overflow=2,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -82,12 +105,13 @@ class Database:
     """Owns the engine, the writer thread and the connection used for reads."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        self.engine = make_engine(url)
+        self.url = engine_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine = make_engine(self.url)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._read_conn: Connection | None = None
+        self._readers: ThreadPoolExecutor | None = None
         self.commits = 0
         self.jobs_committed = 0
 
@@ -112,6 +136,10 @@ class Database:
         if self._read_conn is not None:
             self._read_conn.close()
             self._read_conn = None
+        if self._readers is not None:
+            # A read whose caller was cancelled still runs: let it give its connection back first.
+            self._readers.shutdown(wait=True)
+            self._readers = None
         self.engine.dispose()
 
     # -- writes ----------------------------------------------------------------------------------
@@ -190,11 +218,19 @@ class Database:
         """Run a read on a connection of its own.
 
         SQLite reads are short indexed lookups: running them inline costs less than a thread hop,
-        and WAL lets them proceed while the writer commits.
+        and WAL lets them proceed while the writer commits. A PostgreSQL read waits on the network, so
+        it runs in one of a few reader threads, on a connection of the pool.
         """
-        return self.read_now(fn)
+        if self.is_sqlite:
+            return self.read_now(fn)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(READ_POOL_SIZE, thread_name_prefix="wagate-reader")
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self.read_now, fn)
 
     def read_now(self, fn: Callable[[Connection], T]) -> T:
+        if not self.is_sqlite:
+            with self.engine.connect() as pooled:  # the pool rolls back on return
+                return fn(pooled)
         if self._read_conn is None:
             self._read_conn = self.engine.connect()
         conn = self._read_conn

@@ -31,16 +31,21 @@ def upsert(conn: Connection, table: Table, keys: list[str], update: list[str]) -
     return _upsert(conn.dialect.name, table, tuple(keys), tuple(update))
 
 
+def _insert(dialect: str, table: Table) -> Any:
+    # Callers want the rowcount (was the row kept?), never the new row's key: no implicit RETURNING,
+    # and the rowcount kept, which SQLAlchemy otherwise leaves unknown (-1) for an INSERT on psycopg.
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.inline().execution_options(preserve_rowcount=True)
+
+
 @functools.cache
 def _insert_ignore(dialect: str, table: Table) -> Any:
-    return (
-        postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    ).on_conflict_do_nothing()
+    return _insert(dialect, table).on_conflict_do_nothing()
 
 
 @functools.cache
 def _upsert(dialect: str, table: Table, keys: tuple[str, ...], update: tuple[str, ...]) -> Any:
-    stmt: Any = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    stmt: Any = _insert(dialect, table)
     return stmt.on_conflict_do_update(
         index_elements=list(keys), set_={name: getattr(stmt.excluded, name) for name in update}
     )
