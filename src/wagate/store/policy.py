@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from wagate.domain.policy import DAY, WEEK
 from wagate.store.db import Job
 from wagate.store.schema import marketing_sends, phone_numbers, service_windows, tier_reservations
+from wagate.store.send_policy import MARKETING_SENT, TIER_HELD, TIER_USED
 
 
 @dataclass(slots=True)
@@ -40,21 +41,11 @@ def policy_facts(conn: Connection, org_id: int, wa_id: str, now: float) -> Polic
         .join(phone_numbers, phone_numbers.c.id == service_windows.c.phone_number_id)
         .where(phone_numbers.c.org_id == org_id, service_windows.c.wa_id == wa_id)
     ).all()
-    sent = [
-        float(at)
-        for (at,) in conn.execute(
-            select(marketing_sends.c.at).where(
-                marketing_sends.c.org_id == org_id,
-                marketing_sends.c.wa_id == wa_id,
-                marketing_sends.c.at > now - WEEK,
-            )
-        )
-    ]
-    recent = (tier_reservations.c.org_id == org_id, tier_reservations.c.at > now - DAY)
-    used = conn.execute(select(func.count(func.distinct(tier_reservations.c.wa_id))).where(*recent)).scalar()
-    holds = conn.execute(
-        select(tier_reservations.c.message_id).where(*recent, tier_reservations.c.wa_id == wa_id)
-    ).first()
+    # The statements the accepting transaction counts with, for one contact.
+    contact = {"org_id": org_id, "wa_ids": [wa_id]}
+    sent = [float(at) for _, at in conn.execute(MARKETING_SENT, {**contact, "since": now - WEEK})]
+    used = conn.execute(TIER_USED, {"org_id": org_id, "since": now - DAY}).scalar()
+    holds = conn.execute(TIER_HELD, {**contact, "since": now - DAY}).first()
     return PolicyFacts(
         windows=[(int(n), float(at)) for n, at in windows],
         marketing_day=sum(1 for at in sent if at > now - DAY),

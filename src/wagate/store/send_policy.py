@@ -34,15 +34,15 @@ if TYPE_CHECKING:
 _WINDOWS = select(service_windows.c.wa_id, service_windows.c.last_inbound_at).where(
     service_windows.c.phone_number_id == bindparam("number"), service_windows.c.wa_id.in_(many("wa_ids"))
 )
-_TIER_USED = select(func.count(func.distinct(tier_reservations.c.wa_id))).where(
+TIER_USED = select(func.count(func.distinct(tier_reservations.c.wa_id))).where(
     tier_reservations.c.org_id == bindparam("org_id"), tier_reservations.c.at > bindparam("since")
 )
-_TIER_HELD = select(tier_reservations.c.wa_id).where(
+TIER_HELD = select(tier_reservations.c.wa_id).where(
     tier_reservations.c.org_id == bindparam("org_id"),
     tier_reservations.c.wa_id.in_(many("wa_ids")),
     tier_reservations.c.at > bindparam("since"),
 )
-_MARKETING_SENT = select(marketing_sends.c.wa_id, marketing_sends.c.at).where(
+MARKETING_SENT = select(marketing_sends.c.wa_id, marketing_sends.c.at).where(
     marketing_sends.c.org_id == bindparam("org_id"),
     marketing_sends.c.wa_id.in_(many("wa_ids")),
     marketing_sends.c.at > bindparam("since"),
@@ -142,13 +142,13 @@ def _count_limits(
         wa_ids = list({message.wa_id for _, message, _ in group})
         used, held = 0, set()
         if any(decisions.initiated.get(i) and p.tier_limit is not None for i, _, p in group):
-            used = int(conn.execute(_TIER_USED, {"org_id": org_id, "since": now - DAY}).scalar() or 0)
+            used = int(conn.execute(TIER_USED, {"org_id": org_id, "since": now - DAY}).scalar() or 0)
             params = {"org_id": org_id, "wa_ids": wa_ids, "since": now - DAY}
-            held = set(conn.execute(_TIER_HELD, params).scalars())
+            held = set(conn.execute(TIER_HELD, params).scalars())
         marketing: dict[str, list[float]] = {}
         if any(p.marketing for _, _, p in group):
             params = {"org_id": org_id, "wa_ids": wa_ids, "since": now - WEEK}
-            for wa_id, at in conn.execute(_MARKETING_SENT, params):
+            for wa_id, at in conn.execute(MARKETING_SENT, params):
                 marketing.setdefault(wa_id, []).append(float(at))
         for index, message, policy in group:
             wa_id, at = message.wa_id, message.created_at
