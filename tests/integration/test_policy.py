@@ -369,9 +369,9 @@ async def test_quality_drops_with_failures_and_opt_outs_and_recovers(
     assert red.current == "RED" and red.signals.opt_outs == 5
     quality_events = wagate.rt.db.read_now(
         lambda c: c.execute(
-            select(events.c.payload, events.c.field, events.c.meta_value).where(
-                events.c.type == "account.quality"
-            )
+            select(events.c.payload, events.c.field, events.c.meta_value)
+            .where(events.c.type == "account.quality")
+            .order_by(events.c.id)
         ).all()
     )
     assert [json.loads(e.payload)["current"] for e in quality_events] == ["YELLOW", "RED"]
