@@ -3,7 +3,9 @@
 By default a test's wagate keeps SQLite under its home folder, as a user's does. With
 `WAGATE_TEST_DATABASE=postgresql` every home folder gets a throwaway PostgreSQL database instead,
 `wagate_test_<random>`, created on the server at `WAGATE_TEST_POSTGRESQL_URL` on first use and dropped
-when the test ends. If that server cannot be reached, the test is skipped and says why.
+when the test ends. If that server cannot be reached, the test is skipped and says why. There, a
+wagate also paces through the Redis at `WAGATE_TEST_REDIS_URL` (keys under its database's name, deleted
+with it) when Redis answers, as a scale-out deployment does.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from wagate.store.db import engine_url
@@ -40,6 +43,36 @@ def on_postgresql() -> bool:
 def server_url() -> str:
     """A database on the PostgreSQL server tests may create databases on (the maintenance one)."""
     return os.environ.get("WAGATE_TEST_POSTGRESQL_URL", DEFAULT_SERVER_URL)
+
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    return os.environ.get("WAGATE_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+@functools.cache
+def redis_unreachable() -> str | None:
+    """Why the Redis test server cannot be used, or None when it can (asked once per run)."""
+    client = redis.Redis.from_url(redis_url(), socket_timeout=CONNECT_TIMEOUT)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return f"Redis at {redis_url()} is unreachable: {exc}"
+    finally:
+        client.close()
+    return None
+
+
+def redis_settings(home: Path) -> dict[str, str]:
+    """On PostgreSQL, a wagate also shares its pacing through Redis when Redis answers, under a prefix
+    of its own (its database's name), as a scale-out deployment does; on SQLite, nothing."""
+    if not on_postgresql() or redis_unreachable() is not None:
+        return {}
+    name = sa.make_url(database_url(home)).database
+    assert name is not None
+    return {"redis_url": redis_url(), "redis_prefix": name}
 
 
 def database_url(home: Path) -> str:
@@ -99,6 +132,19 @@ def drop_created() -> None:
     _created.clear()
     for url in urls:
         drop_database(url)
+        _forget_redis_keys(str(sa.make_url(url).database))
+
+
+def _forget_redis_keys(prefix: str) -> None:
+    if redis_unreachable() is not None:
+        return
+    client = redis.Redis.from_url(redis_url(), socket_timeout=CONNECT_TIMEOUT)
+    try:
+        keys = list(client.scan_iter(match=f"{{{prefix}:*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def scalar(home: Path, sql: str) -> int:

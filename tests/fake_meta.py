@@ -55,9 +55,10 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def meta_account(meta_url: str, templates: Sequence[dict[str, Any]] = ()) -> dict[str, str]:
-    """A number (and business account) at the fake Meta, with `templates` created there."""
-    account: dict[str, str] = httpx.post(f"{meta_url}/api/v1/simulator/numbers", json={}).json()
+def meta_account(meta_url: str, templates: Sequence[dict[str, Any]] = (), **number: Any) -> dict[str, str]:
+    """A number (and business account) at the fake Meta, with `templates` created there; `number` holds
+    the control API's other fields (`rate`, `messaging_limit`)."""
+    account: dict[str, str] = httpx.post(f"{meta_url}/api/v1/simulator/numbers", json=number).json()
     for template in templates:
         created = httpx.post(
             f"{meta_url}/v23.0/{account['waba_id']}/message_templates",
@@ -73,7 +74,7 @@ def meta_headers(account: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {account['access_token']}"}
 
 
-def cloud_account(db: Database, now: float, meta: dict[str, str]) -> CloudAccount:
+def cloud_account(db: Database, now: float, meta: dict[str, str], rate: int = 80) -> CloudAccount:
     """An organization here whose number is the fake Meta's `meta` account, with Meta's ids and token."""
     return make_cloud_organization(
         db,
@@ -82,4 +83,5 @@ def cloud_account(db: Database, now: float, meta: dict[str, str]) -> CloudAccoun
         number_id=int(meta["phone_number_id"]),
         display=meta["display_phone_number"],
         access_token=meta["access_token"],
+        rate=rate,
     )

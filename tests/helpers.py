@@ -44,6 +44,7 @@ def wagate_env(home: Path, **extra: str) -> dict[str, str]:
     env["WAGATE_HOME"] = str(home)
     if databases.on_postgresql():
         env["WAGATE_DATABASE_URL"] = databases.database_url(home)
+        env.update({f"WAGATE_{k.upper()}": v for k, v in databases.redis_settings(home).items()})
     env.update(extra)
     return env
 

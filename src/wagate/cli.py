@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -21,6 +22,7 @@ from wagate.store.db import Database
 if TYPE_CHECKING:
     from wagate.services.runtime import Runtime
     from wagate.services.template_sync import AccountSync
+    from wagate.services.tenancy import MetaNumber
 
 app = typer.Typer(help="wagate: a self-hosted WhatsApp Business messaging platform.", no_args_is_help=True)
 numbers_app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
@@ -45,6 +47,32 @@ def _database(settings: Settings) -> Database:
     return db
 
 
+def _register_at_fake_meta(url: str) -> MetaNumber:
+    """A new number (and business account) at the fake Meta, by its control API."""
+    import urllib.request
+
+    from wagate.services.tenancy import MetaNumber
+
+    request = urllib.request.Request(
+        f"{url}/api/v1/simulator/numbers",
+        # The demo organization is on the unlimited tier; so is its account at the fake Meta.
+        data=b'{"messaging_limit": null}',
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            created = json.loads(response.read())
+    except OSError as exc:
+        console.print(f"[red]cannot reach the fake Meta at {url}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    return MetaNumber(
+        int(created["waba_id"]),
+        int(created["phone_number_id"]),
+        created["display_phone_number"],
+        created["access_token"],
+    )
+
+
 def _stopped(signum: int, frame: object) -> None:
     return None
 
@@ -53,20 +81,87 @@ def _stopped(signum: int, frame: object) -> None:
 def serve(
     host: str = typer.Option(None, help="Address to listen on (default 127.0.0.1, or WAGATE_HOST)."),
     port: int = typer.Option(None, help="Port to listen on (default 8080, or WAGATE_PORT)."),
+    api_only: bool = typer.Option(
+        False, "--api-only", help="Serve the HTTP API only; `wagate worker` processes send (PostgreSQL)."
+    ),
 ) -> None:
     """Run the API and the workers in one process (SQLite and the simulator by default)."""
-    import uvicorn
-
-    from wagate.web.app import build_runtime, create_app
+    from wagate.services.runtime import Role
 
     overrides: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = load_settings(**overrides)
+    rt = _runtime(settings, Role.API if api_only else Role.ALL)
+    base = f"http://{settings.host}:{settings.port}"
+    mode = "API only" if api_only else f"data: {settings.home.resolve()}"
+    console.print(f"[bold]wagate[/bold] listening on {base}  ({mode})")
+    console.print(f"  API reference: {base}/docs    health: {base}/healthz    metrics: {base}/metrics")
+    if not api_only:
+        console.print("  Get a token and a number to send from:  wagate bootstrap --json")
+    _run_http(rt, settings.host, settings.port)
+
+
+@app.command()
+def worker(
+    port: int = typer.Option(
+        None, help="Serve /healthz and /metrics on this port (on WAGATE_HOST); none by default."
+    ),
+) -> None:
+    """Run the workers only: send, deliver webhooks, fetch media (PostgreSQL; any number of them)."""
+    from wagate.services.runtime import Role
+
+    settings = load_settings()
+    rt = _runtime(settings, Role.WORKER)
+    redis = "shared through Redis" if settings.redis_url else "not shared: set WAGATE_REDIS_URL"
+    console.print(f"[bold]wagate worker[/bold] started  (pacing {redis})")
+    if port is not None:
+        console.print(f"  health: http://{settings.host}:{port}/healthz")
+        _run_http(rt, settings.host, port)
+        return
+    _run_worker(rt)
+
+
+def _runtime(settings: Settings, role: Any) -> Runtime:
+    from wagate.errors import WagateError
+    from wagate.web.app import build_runtime
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    rt = build_runtime(settings)
+    try:
+        return build_runtime(settings, role=role)
+    except WagateError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _run_worker(rt: Runtime) -> None:
+    """Run the workers until SIGTERM or SIGINT, then stop them cleanly."""
+    import asyncio
+
+    import uvloop
+
+    from wagate.web.app import running
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        async with running(rt):
+            sys.stdout.flush()
+            await stop.wait()
+
+    uvloop.run(main())
+
+
+def _run_http(rt: Runtime, host: str, port: int) -> None:
+    import uvicorn
+
+    from wagate.web.app import create_app
+
+    settings = rt.settings
     config = uvicorn.Config(
         create_app(rt),
-        host=settings.host,
-        port=settings.port,
+        host=host,
+        port=port,
         loop="uvloop",
         http="httptools",
         lifespan="on",
@@ -76,10 +171,6 @@ def serve(
         timeout_graceful_shutdown=int(settings.send_timeout) + 5,
     )
     server = uvicorn.Server(config)
-    base = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]wagate[/bold] listening on {base}  (data: {settings.home.resolve()})")
-    console.print(f"  API reference: {base}/docs    health: {base}/healthz    metrics: {base}/metrics")
-    console.print("  Get a token and a number to send from:  wagate bootstrap --json")
     sys.stdout.flush()
     # uvicorn stops cleanly on SIGTERM/SIGINT, then raises the signal again for the previous handler;
     # these handlers make that a normal exit (status 0) once the shutdown is complete.
@@ -91,17 +182,36 @@ def serve(
 @app.command()
 def bootstrap(
     as_json: bool = typer.Option(False, "--json", help="Print {token, phone_number_id, waba_id} as JSON."),
+    fake_meta: str = typer.Option(
+        None,
+        "--fake-meta",
+        help="Put the demo number at this fake Meta (`wagate simulator`) instead of the in-process "
+        "simulator: a scale-out deployment on one machine without a Meta account.",
+    ),
 ) -> None:
     """Create the demo organization once (simulator number, seeded templates) and issue a new token."""
     from wagate.services.meta_app import ensure_demo_meta_app
-    from wagate.services.tenancy import do_bootstrap
+    from wagate.services.tenancy import demo_exists, do_bootstrap
 
     settings = load_settings()
+    if fake_meta:
+        fake_meta = fake_meta.rstrip("/")
+        settings = dataclasses.replace(settings, graph_base_url=fake_meta, allow_private_targets=True)
     db = _database(settings)
     try:
-        result = do_bootstrap(db, clock_from_spec(settings.clock).now())
+        at_meta = _register_at_fake_meta(fake_meta) if fake_meta and not demo_exists(db) else None
+        result = do_bootstrap(db, clock_from_spec(settings.clock).now(), at_meta)
     finally:
         db.stop()
+    if at_meta is not None:
+        import asyncio
+
+        from wagate.web.app import build_runtime
+
+        synced = asyncio.run(_sync_templates(build_runtime(settings), 100))
+        if any(r.error for r in synced):
+            console.print(f"[red]templates sync with the fake Meta failed: {synced}[/red]")
+            raise typer.Exit(1)
     meta_app = ensure_demo_meta_app(settings)
     data = {
         "token": result.token,
@@ -422,6 +532,41 @@ def migrate() -> None:
     settings = load_settings()
     _database(settings).stop()
     console.print("database schema is up to date")
+
+
+@app.command("migrate-data")
+def migrate_data(
+    source: str = typer.Option(
+        None, "--from", help="The SQLite database to copy (default: wagate.db under WAGATE_HOME)."
+    ),
+    target: str = typer.Option(
+        None, "--to", help="The empty PostgreSQL database to copy into (default: WAGATE_DATABASE_URL)."
+    ),
+) -> None:
+    """Copy a SQLite deployment's data into an empty PostgreSQL database (stop wagate first)."""
+    from wagate.store.data_copy import DataCopyError, do_copy_data, masked_url
+
+    settings = load_settings()
+    source_url = source or f"sqlite:///{(settings.home / 'wagate.db').resolve()}"
+    target_url = target or settings.database_url
+    if not target_url:
+        console.print("[red]error:[/red] give the PostgreSQL database with --to or WAGATE_DATABASE_URL")
+        raise typer.Exit(1)
+    console.print(
+        f"copying {masked_url(source_url)} into {masked_url(target_url)}; "
+        "wagate must be stopped: nothing may write to the SQLite database meanwhile"
+    )
+    try:
+        copied = do_copy_data(source_url, target_url)
+    except DataCopyError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table("table", "rows")
+    for entry in copied:
+        table.add_row(entry.name, str(entry.rows))
+    console.print(table)
+    total = sum(entry.rows for entry in copied)
+    console.print(f"copied {total} rows in {len(copied)} tables into {masked_url(target_url)}")
 
 
 def main() -> None:

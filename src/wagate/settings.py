@@ -28,6 +28,10 @@ class Settings:
     home: Path = Path("wagate-data")
     # `postgresql://user@host:5432/name` to run on PostgreSQL; empty for SQLite under `home`.
     database_url: str = ""
+    # `redis://host:6379/0` to share each number's rate between worker processes; empty: one process
+    # paces alone. The prefix keeps deployments that share one Redis apart.
+    redis_url: str = ""
+    redis_prefix: str = "wagate"
     host: str = "127.0.0.1"
     port: int = 8080
     clock: str = "system"

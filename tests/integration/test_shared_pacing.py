@@ -22,7 +22,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from tests.helpers import free_port
+from tests.conftest import make_settings, serving
+from tests.helpers import eventually, free_port
+from wagate.clock import SettableClock
 from wagate.workers.shared_pacing import SharedPacer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -112,6 +114,45 @@ async def test_lost_keys_are_rebuilt_from_each_workers_own_sends(client: aioredi
     assert len(granted) >= 80
 
 
+async def test_rebuilt_sends_keep_their_ages_so_pacing_stays_smooth(client: aioredis.Redis) -> None:
+    """Sends put back after the keys were lost keep the times they were made at: dated all "now", the
+    whole rate would be let go at once a second later."""
+    pacer = SharedPacer(client, number_id(), 50, worker_id="w")
+    granted: list[int] = []
+    try:
+        for _ in range(30):  # one send every 20 ms, below the rate: every one is let go
+            grant = await pacer.take()
+            assert grant.wait == 0 and grant.at_us is not None
+            granted.append(grant.at_us)
+            await asyncio.sleep(0.02)
+        await drop_keys(client, pacer)
+        await pacer.take()
+        scores = [score for _, score in await client.zrange(pacer.keys[0], 0, -1, withscores=True)]
+    finally:
+        await drop_keys(client, pacer)
+    assert len(scores) >= len(granted)
+    assert max(scores) - min(scores) >= 400_000  # microseconds: spread as they were, not bunched
+
+
+async def test_after_lost_keys_a_worker_keeps_to_its_share_until_the_others_are_back(
+    client: aioredis.Redis,
+) -> None:
+    """The first worker to call after the keys were lost must not take the places of the others, whose
+    recent sends are not in the log until they call again."""
+    number = number_id()
+    first, second = (SharedPacer(client, number, 40, worker_id=f"w{i}") for i in (1, 2))
+    granted: list[int] = []
+    try:
+        # Both let go a burst at the start and another a window later; the keys go soon after that.
+        await asyncio.gather(send_for(first, 1.3, granted), send_for(second, 1.3, granted))
+        await drop_keys(client, first)
+        await send_for(first, 0.9, granted)  # the second worker stays silent meanwhile
+    finally:
+        await drop_keys(client, first)
+    assert busiest_window(granted) <= 40 * 1.05
+    assert len(granted) >= 40
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[int]:
     """A throwaway `redis-server` on a free port, that a test may stop and start again."""
@@ -192,3 +233,33 @@ async def test_without_redis_each_worker_keeps_to_its_share(own_redis: int) -> N
         await redis.aclose()
     assert busiest_window(times) <= 20  # its share: 40/s between two
     assert len(times) >= 30
+
+
+async def test_a_running_wagate_paces_through_redis_when_configured(
+    client: aioredis.Redis, tmp_path: Path, clock: SettableClock
+) -> None:
+    prefix = f"wagate_test_{secrets.token_hex(4)}"
+    settings = make_settings(tmp_path / "home", redis_url=REDIS_URL, redis_prefix=prefix)
+    try:
+        async with serving(settings, clock) as wagate:
+            response = await wagate.send(
+                {
+                    "messaging_product": "whatsapp",
+                    "to": "+79161234567",
+                    "type": "template",
+                    "template": {"name": "hello_world", "language": {"code": "en_US"}},
+                }
+            )
+            assert response.status_code == 200, response.text
+            wamid = response.json()["messages"][0]["id"]
+
+            async def sent() -> bool:
+                return (await wagate.message(wamid))["status"] in ("sent", "delivered", "read")
+
+            await eventually(sent)
+            log = f"{{{prefix}:pace:{wagate.phone_number_id}}}:log"
+            assert await client.zcard(log) == 1
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{{{prefix}:*")]
+        if keys:
+            await client.delete(*keys)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from wagate.clock import Clock
@@ -17,7 +18,25 @@ from wagate.store.db import Database
 from wagate.upstreams.base import Upstream
 
 if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
     from wagate.upstreams.simulator import SimulatorUpstream
+
+
+class Role(StrEnum):
+    """What a process runs: everything (`wagate serve`), the HTTP API only, or the workers only."""
+
+    ALL = "all"
+    API = "api"
+    WORKER = "worker"
+
+    @property
+    def serves_api(self) -> bool:
+        return self is not Role.WORKER
+
+    @property
+    def runs_workers(self) -> bool:
+        return self is not Role.API
 
 
 class Waker:
@@ -35,6 +54,9 @@ class Runtime:
     upstreams: dict[str, Upstream]
     metrics: Metrics
     simulator: SimulatorUpstream | None = None
+    role: Role = Role.ALL
+    # Shared pacing between worker processes (None: this process paces its numbers alone).
+    redis: aioredis.Redis | None = None
     meta_app: MetaApp = field(default_factory=lambda: MetaApp("", ""))
     waker: Waker = field(default_factory=Waker)
     tokens: TtlCache[str, Organization] = field(default_factory=lambda: TtlCache(5.0))

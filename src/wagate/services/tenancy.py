@@ -84,11 +84,49 @@ class BootstrapResult:
     created: bool
 
 
-def do_bootstrap(db: Database, now: float) -> BootstrapResult:
+@dataclass(frozen=True, slots=True)
+class MetaNumber:
+    """A number that exists at Meta (or at the fake Meta), with Meta's ids and the account's token."""
+
+    waba_id: int
+    phone_number_id: int
+    display_phone_number: str
+    access_token: str
+
+
+def demo_exists(db: Database) -> bool:
+    return db.read_now(lambda conn: sql.org_by_slug(conn, DEMO_SLUG)) is not None
+
+
+def do_bootstrap(db: Database, now: float, at_meta: MetaNumber | None = None) -> BootstrapResult:
     """Create the demo organization once (unlimited tier, one simulator number, seeded templates);
-    issue a new token on every call."""
+    issue a new token on every call.
+
+    With `at_meta`, the demo number is that `cloud` number instead, and its templates are Meta's
+    (imported by `templates sync`)."""
     org = db.read_now(lambda conn: sql.org_by_slug(conn, DEMO_SLUG))
     created = org is None
+    if org is None and at_meta is not None:
+        org = db.write_now(sql.CreateOrganization("Demo", DEMO_SLUG, now, messaging_tier="TIER_UNLIMITED"))
+        db.write_now(
+            sql.CreateBusinessAccount(
+                org.id, "Demo business", now, graph_id=at_meta.waba_id, access_token=at_meta.access_token
+            )
+        )
+        display, region = at_meta.display_phone_number, DEMO_REGION
+        db.write_now(
+            sql.CreatePhoneNumber(
+                org.id,
+                at_meta.waba_id,
+                display,
+                region,
+                "Demo",
+                "cloud",
+                DEFAULT_RATE,
+                now,
+                graph_id=at_meta.phone_number_id,
+            )
+        )
     if org is None:
         org = db.write_now(sql.CreateOrganization("Demo", DEMO_SLUG, now, messaging_tier="TIER_UNLIMITED"))
         waba_id = db.write_now(sql.CreateBusinessAccount(org.id, "Demo business", now))

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from wagate.store.schema import metadata
 
@@ -192,18 +192,14 @@ class Database:
                 results = _run_grouped(conn, [job for job, _ in batch])
             outcomes = [(fut, True, res) for (_, fut), res in zip(batch, results, strict=True)]
         except Exception as exc:  # a failed batch is retried job by job below
-            if len(batch) == 1:
+            # A unique key another process committed while this transaction ran (PostgreSQL): run the
+            # job again, and it sees that row this time (an idempotency key answers with its replay).
+            if len(batch) == 1 and not isinstance(exc, IntegrityError):
                 outcomes = [(batch[0][1], False, exc)]
             else:
-                log.warning("group commit of %d jobs failed (%s); retrying one by one", len(batch), exc)
-                outcomes = []
-                for job, fut in batch:
-                    try:
-                        with conn.begin():
-                            res = _run_grouped(conn, [job])[0]
-                        outcomes.append((fut, True, res))
-                    except Exception as one_exc:
-                        outcomes.append((fut, False, one_exc))
+                if len(batch) > 1:
+                    log.warning("group commit of %d jobs failed (%s); retrying one by one", len(batch), exc)
+                outcomes = [_run_alone(conn, job, fut) for job, fut in batch]
         self.commits += 1
         self.jobs_committed += len(batch)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
@@ -285,6 +281,26 @@ def _run_grouped(conn: Connection, jobs: list[Job[Any]]) -> list[Any]:
             for index, result in zip(indexes, entry.run_batch(conn, [jobs[i] for i in indexes]), strict=True):
                 results[index] = result
     return results
+
+
+# A job alone may meet another process's concurrent insert of the same key more than once (each time a
+# different transaction); a few tries see them all committed.
+_UNIQUE_RETRIES = 3
+
+
+def _run_alone(
+    conn: Connection, job: Job[Any], fut: asyncio.Future[Any]
+) -> tuple[asyncio.Future[Any], bool, Any]:
+    for attempt in range(_UNIQUE_RETRIES):
+        try:
+            with conn.begin():
+                return fut, True, _run_grouped(conn, [job])[0]
+        except IntegrityError as exc:
+            if attempt == _UNIQUE_RETRIES - 1:
+                return fut, False, exc
+        except Exception as exc:
+            return fut, False, exc
+    raise AssertionError("unreachable")
 
 
 def _settle(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

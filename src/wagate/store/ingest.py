@@ -154,6 +154,8 @@ class ApplyParked(Job[int]):
                 & (messages.c.upstream_id == parked_statuses.c.upstream_id),
             )
             .limit(5000)
+            # Rows another worker is applying at this moment stay with it (PostgreSQL).
+            .with_for_update(of=parked_statuses, skip_locked=True)
         ).all()
         if not rows:
             return 0

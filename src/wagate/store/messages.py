@@ -31,6 +31,7 @@ from wagate.store.send_policy import (
 from wagate.store.sql import insert_ignore, insert_rows, many
 from wagate.store.status_events import StatusChange, status_events
 from wagate.store.tenancy import numbers_by_id
+from wagate.store.wakeups import announce
 
 
 # -- accepting --------------------------------------------------------------------------------------
@@ -166,6 +167,7 @@ def insert_outbound(conn: Connection, new: Sequence[NewMessage]) -> list[int]:
         ],
     )
     _answered(conn, [m for m in new if m.template_name is None])
+    announce(conn, (m.phone_number_id for m in new))
     return ids
 
 
@@ -333,18 +335,22 @@ class Claimed:
     template: tuple[str, str, str | None] | None = None
 
 
-_CLAIM = text(
-    """
+_CLAIM = """
     UPDATE outbox SET lease_until = :lease_until, in_flight_since = :now, attempts = attempts + 1
     WHERE message_id IN (
         SELECT message_id FROM outbox
         WHERE phone_number_id = :number AND lease_until IS NULL AND due_at <= :now
         ORDER BY priority, due_at
-        LIMIT :limit
+        LIMIT :limit{lock}
     )
     RETURNING message_id, priority, attempts, expires_at, reconciling, last_error_code, last_error_title
     """
-)
+# SQLite has one writer, so a claim never meets another. On PostgreSQL several workers claim at once:
+# each skips the rows another is claiming instead of waiting for its commit and then finding them taken.
+_CLAIM_BY_DIALECT = {
+    "sqlite": text(_CLAIM.format(lock="")),
+    "postgresql": text(_CLAIM.format(lock="\n        FOR UPDATE SKIP LOCKED")),
+}
 
 
 @dataclass(slots=True)
@@ -358,7 +364,7 @@ class ClaimDue(Job[list[Claimed]]):
 
     def run(self, conn: Connection) -> list[Claimed]:
         rows = conn.execute(
-            _CLAIM,
+            _CLAIM_BY_DIALECT[conn.dialect.name],
             {"lease_until": self.lease_until, "now": self.now, "number": self.number_id, "limit": self.limit},
         ).all()
         if not rows:

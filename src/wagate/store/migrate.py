@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 from wagate.store.db import Database
 
@@ -18,9 +19,15 @@ def _config() -> Config:
     return config
 
 
+# Processes starting together on PostgreSQL take turns: the first upgrades, the others find it done.
+_UPGRADE_LOCK = text("SELECT pg_advisory_xact_lock(7301000)")
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     config = _config()
     with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(_UPGRADE_LOCK)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

@@ -16,7 +16,7 @@ from wagate.domain.policy import (
 from wagate.store.db import Job
 from wagate.store.events import NewEvent, record_events
 from wagate.store.schema import consents, messages, org_policies, organizations, phone_numbers
-from wagate.store.sql import insert_ignore
+from wagate.store.sql import first_to_run, insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,8 @@ class UpdateQuality(Job[list[QualityChange]]):
     now: float
 
     def run(self, conn: Connection) -> list[QualityChange]:
+        if not first_to_run(conn, "quality"):
+            return []  # another worker rates them now; a second would record each change twice
         changes = []
         for (org_id,) in conn.execute(select(organizations.c.id)).all():
             signals = signals_of(conn, int(org_id), self.now)

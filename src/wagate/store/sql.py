@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Table, bindparam
+from sqlalchemy import BindParameter, Connection, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -90,3 +90,17 @@ def rows_in(
         return [tuple(row) for row in conn.execute(statement, params)]
     sql = raw.replace("{in}", ",".join("?" * len(items)))
     return list(conn.exec_driver_sql(sql, (*head, *items)).fetchall())
+
+
+# Keys of the transaction-scoped advisory locks that keep a periodic job to one worker at a time.
+_SINGLETON_KEYS = {"quality": 7_301_001}
+
+
+def first_to_run(conn: Connection, job: str) -> bool:
+    """Whether this transaction may run `job` now: on PostgreSQL, False while another worker's
+    transaction runs it (it ends with that transaction); on SQLite, always (one writer)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(
+        conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SINGLETON_KEYS[job]}).scalar()
+    )

@@ -210,6 +210,8 @@ class FanOut(Job[FanOutReport]):
             .where(events.c.fanned_out == 0)
             .order_by(events.c.id)
             .limit(self.limit)
+            # Another worker fanning out the same events at this moment keeps them (PostgreSQL).
+            .with_for_update(skip_locked=True)
         ).all()
         if not batch:
             return FanOutReport(0, 0)
@@ -318,6 +320,9 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
                 )
                 .order_by(d.next_attempt_at, d.id)
                 .limit(free)
+                # Other workers' claims in progress are skipped, not waited for (PostgreSQL; SQLite has
+                # one writer and no row locks).
+                .with_for_update(skip_locked=True)
             )
             if busy:
                 query = query.where(d.id.not_in(busy))

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import redis.asyncio as aioredis
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
@@ -19,7 +20,7 @@ from wagate.services.cache import TtlCache
 from wagate.services.ingest import ingest
 from wagate.services.meta_app import load_meta_app
 from wagate.services.metrics import Metrics
-from wagate.services.runtime import Runtime
+from wagate.services.runtime import Role, Runtime
 from wagate.settings import Settings
 from wagate.store.db import Database
 from wagate.store.messages import outbox_depths
@@ -45,17 +46,28 @@ from wagate.web import (
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
 from wagate.workers.dispatcher import Dispatcher
+from wagate.workers.listener import Listener
 from wagate.workers.template_reviewer import TemplateReviewer
 from wagate.workers.webhook_sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+def build_runtime(settings: Settings, clock: Clock | None = None, role: Role = Role.ALL) -> Runtime:
+    """Everything a process needs. The in-process simulator belongs to the single process
+    (`wagate serve`): processes of a scale-out deployment send through Meta (or the fake Meta)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     clock = clock or clock_from_spec(settings.clock)
     db = Database(settings.db_url)
-    simulator = SimulatorUpstream(clock, settings.simulator, settings.home / "simulator" / "journal.jsonl")
+    if role is not Role.ALL and db.is_sqlite:
+        raise WagateError(
+            "more than one process needs PostgreSQL: set WAGATE_DATABASE_URL=postgresql://… "
+            "(see docs/deployment.md), or run everything in one process with `wagate serve`"
+        )
+    simulator = None
+    if role is Role.ALL:
+        journal = settings.home / "simulator" / "journal.jsonl"
+        simulator = SimulatorUpstream(clock, settings.simulator, journal)
     tokens: TtlCache[int, str | None] = TtlCache(30.0)
 
     async def token_for(waba_id: int) -> str | None:
@@ -65,7 +77,14 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
             tokens.put(waba_id, token)
         return token
 
-    upstreams: dict[str, Upstream] = {"simulator": simulator, "cloud": CloudUpstream(settings, token_for)}
+    upstreams: dict[str, Upstream] = {"cloud": CloudUpstream(settings, token_for)}
+    if simulator is not None:
+        upstreams["simulator"] = simulator
+    redis = None
+    if settings.redis_url and role.runs_workers:
+        # Short timeouts: a Redis that does not answer quickly is treated as down, and each worker
+        # paces at its share of the rate until it answers again.
+        redis = aioredis.Redis.from_url(settings.redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
     return Runtime(
         meta_app=load_meta_app(settings),
         settings=settings,
@@ -74,6 +93,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
         upstreams=upstreams,
         metrics=Metrics(),
         simulator=simulator,
+        role=role,
+        redis=redis,
     )
 
 
@@ -94,9 +115,31 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     if simulator is not None:
         rt.metrics.watch_simulator(lambda: dict(simulator.rules.refusals))
     await simulator_sync.sync_all(rt)
+    try:
+        if rt.role.runs_workers:
+            async with workers_running(rt):
+                yield rt
+        else:
+            yield rt
+    finally:
+        for upstream in rt.upstreams.values():
+            await upstream.close()
+        if rt.redis is not None:
+            await rt.redis.aclose()
+        rt.db.stop()
+
+
+@contextlib.asynccontextmanager
+async def workers_running(rt: Runtime) -> AsyncIterator[None]:
+    """The dispatcher, the template reviewer, the webhook sender and media downloads; on PostgreSQL,
+    woken by the API processes' notifications."""
     dispatcher = Dispatcher(rt)
     rt.waker = dispatcher
     await dispatcher.begin()
+    listener = None
+    if not rt.db.is_sqlite:
+        listener = Listener(rt.settings.db_url, dispatcher.wake)
+        listener.start()
     template_reviewer = TemplateReviewer(rt)
     template_reviewer.start()
     webhook_sender = WebhookSender(rt)
@@ -104,18 +147,19 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     media_worker = MediaWorker(rt)
     media_worker.start()
     try:
-        yield rt
+        yield
     finally:
         await media_worker.stop()
         await webhook_sender.shutdown()
         await template_reviewer.stop()
+        if listener is not None:
+            await listener.stop()
         await dispatcher.shutdown()
-        for upstream in rt.upstreams.values():
-            await upstream.close()
-        rt.db.stop()
 
 
 def create_app(rt: Runtime) -> ASGIApp:
+    if not rt.role.serves_api:
+        return _ops_app(rt)
     route_list: list[BaseRoute] = [
         *ops.routes(),
         *api_v1.routes(),
@@ -148,3 +192,16 @@ def create_app(rt: Runtime) -> ASGIApp:
     )
     app.state.rt = rt
     return FastPaths(app, rt)
+
+
+def _ops_app(rt: Runtime) -> ASGIApp:
+    """A worker's health and metrics, and nothing else."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with running(rt):
+            yield
+
+    app = Starlette(routes=ops.routes(), lifespan=lifespan, exception_handlers={Exception: handle_error})
+    app.state.rt = rt
+    return app

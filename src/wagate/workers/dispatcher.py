@@ -34,6 +34,7 @@ from wagate.store.policy import PrunePolicyCounts
 from wagate.store.upkeep import PruneIdempotencyKeys
 from wagate.upstreams.base import NumberRef, Upstream, UpstreamError
 from wagate.workers.base import PeriodicWorker
+from wagate.workers.shared_pacing import SharedPacer
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,9 @@ _encoder = msgspec.json.Encoder()
 
 # Widening the pacer's window a little absorbs the jitter between our clock and the upstream's.
 PACING_MARGIN = 0.002
+# Shared pacing counts a send when Redis lets it go, a round trip before it reaches the upstream; the
+# wider margin absorbs the difference between workers.
+SHARED_PACING_MARGIN = 0.02
 REDACTED = "••••••"
 
 
@@ -103,6 +107,16 @@ class Lane:
         self.number = number
         self.upstream = upstream
         self.pacer = SlidingWindowPacer(number.rate, window=1.0 + PACING_MARGIN)
+        # With several worker processes, the number's rate is shared through Redis instead.
+        self.shared: SharedPacer | None = None
+        if rt.redis is not None:
+            self.shared = SharedPacer(
+                rt.redis,
+                number.id,
+                number.rate,
+                window=1.0 + SHARED_PACING_MARGIN,
+                prefix=rt.settings.redis_prefix,
+            )
         self.buffer: deque[Claimed] = deque()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(rt.settings.max_in_flight)
@@ -123,6 +137,8 @@ class Lane:
     def update(self, number: PhoneNumber) -> None:
         if number.rate != self.number.rate:
             self.pacer.set_rate(number.rate)
+            if self.shared is not None:
+                self.shared.set_rate(number.rate)
         self.number = number
 
     def start(self) -> None:
@@ -154,11 +170,10 @@ class Lane:
             self._start_claim()
         if not self.buffer:
             if self._claim is not None:
-                # Shielded: a claim committed by the writer must reach the buffer even if we are stopped.
-                claimed = await asyncio.shield(self._claim)
-                self._claim = None
-                self.buffer.extend(claimed)
-                self._drained = not claimed
+                # Waited for, not awaited: a stop cancels the wait, not the claim, so that rows the
+                # writer committed still reach the buffer (and are given back).
+                await asyncio.wait({self._claim})
+                self._take_claim()
             if not self.buffer:
                 self.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
@@ -166,10 +181,7 @@ class Lane:
                 self._drained = False
                 return
         elif self._claim is not None and self._claim.done():
-            claimed = self._claim.result()
-            self._claim = None
-            self.buffer.extend(claimed)
-            self._drained = not claimed
+            self._take_claim()
         # The item stays in the buffer until its send starts, so a stop in between gives it back.
         item = self.buffer[0]
         now = self.rt.clock.now()
@@ -199,15 +211,43 @@ class Lane:
             self.buffer.popleft()
             await self._write(SendOutcome(OutcomeKind.RETRY, item.message_id, now, due_at=now + 1.0))
             return
-        delay = self.pacer.delay(time.monotonic())
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await self.slots.acquire()
+        slot: Slot | None = None
+        if self.shared is None:
+            delay = self.pacer.delay(time.monotonic())
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self.slots.acquire()
+            slot = self.pacer.reserve(time.monotonic())
+        else:
+            await self.slots.acquire()
+            try:
+                await self._take_shared()
+            except BaseException:
+                self.slots.release()
+                raise
         self.buffer.popleft()
-        slot = self.pacer.reserve(time.monotonic())
         task = asyncio.create_task(self._send(item, slot))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
+
+    def _take_claim(self) -> None:
+        """Move a finished claim's rows into the buffer. A claim that failed (the database went away)
+        is dropped, so that the next step claims afresh, and its error is raised."""
+        claim = self._claim
+        assert claim is not None and claim.done()
+        self._claim = None
+        claimed = claim.result()
+        self.buffer.extend(claimed)
+        self._drained = not claimed
+
+    async def _take_shared(self) -> None:
+        """Wait for a place in the number's rate, shared with every other worker."""
+        assert self.shared is not None
+        while True:
+            grant = await self.shared.take()
+            if grant.wait <= 0:
+                return
+            await asyncio.sleep(grant.wait)
 
     def _expired(self, item: Claimed, now: float) -> SendOutcome:
         ttl = int(item.expires_at - item.created_at)
@@ -233,7 +273,7 @@ class Lane:
             error_details=details,
         )
 
-    async def _send(self, item: Claimed, slot: Slot) -> None:
+    async def _send(self, item: Claimed, slot: Slot | None) -> None:
         try:
             outcome = await self._attempt(item, slot)
             await self._write(outcome)
@@ -243,13 +283,14 @@ class Lane:
         finally:
             self.slots.release()
 
-    async def _attempt(self, item: Claimed, slot: Slot) -> SendOutcome:
+    async def _attempt(self, item: Claimed, slot: Slot | None) -> SendOutcome:
         rt = self.rt
         try:
             payload = await self.media.translate(self.ref, build_payload(item))
             # No task between the pacer's clock and the upstream's: asyncio.timeout runs the send inline.
             async with asyncio.timeout(rt.settings.send_timeout):
-                self.pacer.start(slot, time.monotonic())
+                if slot is not None:
+                    self.pacer.start(slot, time.monotonic())
                 upstream_id = await self.upstream.send(self.ref, payload)
         except TimeoutError:
             return self._in_doubt(item, UpstreamError(131000, "upstream timed out", outcome_unknown=True))
@@ -365,6 +406,7 @@ class Dispatcher(Waker, PeriodicWorker):
         self.rt = rt
         self.lanes: dict[int, Lane] = {}
         self.upkeep = Upkeep(rt)
+        self._unserved: set[int] = set()
 
     def wake(self, number_id: int) -> None:
         lane = self.lanes.get(number_id)
@@ -386,6 +428,14 @@ class Dispatcher(Waker, PeriodicWorker):
                 continue
             upstream = self.rt.upstreams.get(number.upstream)
             if upstream is None:
+                if number.id not in self._unserved:
+                    self._unserved.add(number.id)
+                    log.warning(
+                        "number %s uses the %r upstream, which this process does not run (the in-process "
+                        "simulator runs only in `wagate serve`); its messages wait for a process that does",
+                        number.id,
+                        number.upstream,
+                    )
                 continue
             lane = self.lanes[number.id] = Lane(self.rt, number, upstream)
             lane.start()

@@ -5,14 +5,16 @@ by Redis's own clock (so the workers' clocks never matter) and lets a send go on
 fewer than `rate` entries younger than the window. It fails safe:
 
 * a missing key starts empty, and after the keys are lost (a restart, `FLUSHALL`) each worker, on its
-  first call of the new *epoch*, puts its own sends of the last window back into the log before it
-  takes another, so the log again counts every send that still matters (dated now: the conservative
-  side);
+  first call of the new *epoch*, puts its own sends of the last window back into the log, each at the
+  age it has, before it takes another; so the log again counts every send that still matters, spread
+  over the window as the network saw them (dating them all "now" would be safe for that second, but
+  would let the whole rate go at once a second later, in bursts that a network's jitter turns into
+  seconds over the rate);
 * with Redis unreachable, a worker paces itself locally at its share of the rate, the rate divided by
   the workers Redis last counted (never faster than the whole rate divided among them), until Redis
   answers again.
 
-Not yet used by the dispatcher: it belongs to running several worker processes (the scale-out work).
+The dispatcher's lanes use it when `WAGATE_REDIS_URL` is set (several worker processes).
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from wagate.domain.pacing import SlidingWindowPacer
 
@@ -40,7 +41,7 @@ _SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local rate, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local member, worker, known, own, fresh = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local member, worker, known, fresh = ARGV[3], ARGV[4], ARGV[5], ARGV[7]
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = fresh
@@ -53,8 +54,11 @@ redis.call('PEXPIRE', KEYS[3], 600000)
 local workers = redis.call('ZCARD', KEYS[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if epoch ~= known then
-  for i = 1, own do
-    redis.call('ZADD', KEYS[1], now, worker .. ':' .. epoch .. ':' .. i)
+  -- ARGV[6]: how long ago (microseconds, comma-separated) this worker made each send of the window
+  local i = 0
+  for age in string.gmatch(ARGV[6], '%d+') do
+    i = i + 1
+    redis.call('ZADD', KEYS[1], now - tonumber(age), worker .. ':' .. epoch .. ':' .. i)
   end
 end
 local count = redis.call('ZCARD', KEYS[1])
@@ -92,12 +96,13 @@ class SharedPacer:
         *,
         window: float = 1.0,
         worker_id: str | None = None,
+        prefix: str = "wagate",
     ) -> None:
         self.client = client
         self.rate = max(1, rate)
         self.window = window
         self.worker_id = worker_id or secrets.token_hex(8)
-        tag = f"{{wagate:pace:{number_id}}}"
+        tag = f"{{{prefix}:pace:{number_id}}}"
         self.keys = [f"{tag}:log", f"{tag}:epoch", f"{tag}:workers"]
         self._script = client.register_script(_SCRIPT)
         self._epoch = ""
@@ -106,10 +111,15 @@ class SharedPacer:
         self._seq = 0
         self._fallback: SlidingWindowPacer | None = None
         self._retry_at = 0.0
+        # For one window after Redis lost its keys or came back, this worker also keeps to its share:
+        # the others may not have put their recent sends back into the log yet.
+        self._share: SlidingWindowPacer | None = None
+        self._share_until = 0.0
 
     def set_rate(self, rate: int) -> None:
         self.rate = max(1, rate)
         self._fallback = None
+        self._share = None
 
     @property
     def workers(self) -> int:
@@ -123,6 +133,11 @@ class SharedPacer:
             self._own.popleft()
         if self._fallback is not None and now < self._retry_at:
             return self._take_locally(now, None)
+        if self._share is not None:
+            if now >= self._share_until:
+                self._share = None
+            elif (delay := self._share.delay(now)) > 0:
+                return Grant(delay, shared=True)
         self._seq += 1
         try:
             wait_us, epoch, workers, at_us = await self._script(
@@ -133,39 +148,57 @@ class SharedPacer:
                     f"{self.worker_id}:{self._seq}",
                     self.worker_id,
                     self._epoch,
-                    len(self._own),
+                    ",".join(str(int((now - sent) * 1_000_000)) for sent in self._own),
                     secrets.token_hex(8),
                     WORKER_TTL_US,
                 ],
             )
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisError, OSError) as exc:
+            # Unreachable, too slow, or refusing (out of memory under `noeviction`): pace locally.
             return self._take_locally(now, exc)
-        if self._fallback is not None:
+        epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        came_back = self._fallback is not None
+        if came_back:
             log.info("pacing of %s shared through Redis again", self.keys[0])
             self._fallback = None
-        self._epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        if came_back or (self._epoch and epoch != self._epoch):
+            # A fresh Redis counts only the workers that called it since: the share stays the one
+            # computed with every worker known before.
+            self._share = self._share_pacer(max(self._workers, int(workers)))
+            self._share_until = now + self.window
+        self._epoch = epoch
         self._workers = max(1, int(workers))
         if int(wait_us) > 0:
             return Grant(int(wait_us) / 1_000_000, shared=True)
+        if self._share is not None:
+            delay = self._share.delay(now)
+            if delay > 0:
+                # Redis counted this send that will not go now: the safe side of a rare moment.
+                return Grant(delay, shared=True)
+            self._share.record(now)
         self._own.append(now)
         return Grant(0.0, shared=True, at_us=int(at_us))
+
+    def _share_pacer(self, workers: int) -> SlidingWindowPacer:
+        """A local pacer at this worker's share of the rate, holding its sends of the last window."""
+        pacer = SlidingWindowPacer(max(1, self.rate // max(1, workers)), self.window)
+        for sent in self._own:
+            pacer.record(sent)
+        return pacer
 
     def _take_locally(self, now: float, exc: BaseException | None) -> Grant:
         if exc is not None:
             self._retry_at = now + RETRY_REDIS_AFTER
         if self._fallback is None:
-            share = max(1, self.rate // self._workers)
+            # The sends this worker made in the last window still count against its share.
+            self._fallback = self._share_pacer(self._workers)
             log.warning(
                 "Redis unreachable (%r): pacing %s locally at %d/s, this worker's share of %d/s",
                 exc,
                 self.keys[0],
-                share,
+                self._fallback.rate,
                 self.rate,
             )
-            self._fallback = SlidingWindowPacer(share, self.window)
-            # The sends this worker made in the last window still count against its share.
-            for sent in self._own:
-                self._fallback.record(sent)
         delay = self._fallback.delay(now)
         if delay > 0:
             return Grant(delay, shared=False)

@@ -11,6 +11,7 @@ is counted here.
 from __future__ import annotations
 
 import random
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -67,6 +68,11 @@ class NetworkRules:
     _pairs: dict[tuple[int, str], _PairBucket] = field(default_factory=dict)
     # Sends refused (or accepted, then failed) by rule; injected faults are not refusals.
     refusals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULES, 0))
+    # The most sends each number attempted in any sliding second, refused ones included: what a
+    # business's pacing let through, as the network saw it.
+    peak_per_second: dict[int, int] = field(default_factory=dict)
+    peak_at: dict[int, float] = field(default_factory=dict)  # when (Unix time) each peak was reached
+    _attempts: dict[int, deque[float]] = field(default_factory=dict)
 
     def refuse(self, rule: str) -> None:
         self.refusals[rule] = self.refusals.get(rule, 0) + 1
@@ -85,6 +91,14 @@ class NetworkRules:
 
     def take_throughput(self, number_id: int, rate: int, now: float) -> bool:
         """Count a send against the number's sliding second; False if that would exceed `rate`."""
+        attempts = self._attempts.get(number_id)
+        if attempts is None:
+            attempts = self._attempts[number_id] = deque()
+        attempts.append(now)
+        seen = count_in_window(attempts, now)
+        if seen > self.peak_per_second.get(number_id, 0):
+            self.peak_per_second[number_id] = seen
+            self.peak_at[number_id] = time.time()
         window = self._sends.get(number_id)
         if window is None:
             window = self._sends[number_id] = deque()

@@ -40,6 +40,7 @@ from wagate.services.simulated_customers import CustomerAction, build_inbound
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import NumberRef, UpstreamError
 from wagate.upstreams.simulator.fake_templates import FakeTemplates, check_account_token
+from wagate.upstreams.simulator.policy import NEW_PORTFOLIO_LIMIT
 from wagate.upstreams.simulator.upstream import SimulatorUpstream
 
 log = logging.getLogger(__name__)
@@ -299,6 +300,8 @@ class NewNumber(msgspec.Struct, forbid_unknown_fields=True):
     display_phone_number: str | None = None
     rate: int = 80
     waba_id: int | None = None
+    # Unique customers a day outside windows (null: unlimited); a new portfolio's limit by default.
+    messaging_limit: int | None = NEW_PORTFOLIO_LIMIT
 
 
 async def control_numbers(request: Request) -> Response:
@@ -310,6 +313,7 @@ async def control_numbers(request: Request) -> Response:
     except msgspec.DecodeError as exc:
         raise ApiError("invalid_request", str(exc)) from exc
     number = meta.create_number(new.display_phone_number, new.rate, new.waba_id)
+    meta.simulator.sync_account(number.waba_id, new.messaging_limit)
     return _json(
         {
             "phone_number_id": str(number.id),
@@ -358,6 +362,9 @@ async def control_stats(request: Request) -> Response:
             "webhooks_sent": meta.webhooks_sent,
             "refused_throughput": sim.rules.refused_throughput,
             "refused_pair_rate": sim.rules.refused_pair_rate,
+            "refusals": dict(sim.rules.refusals),
+            "peak_per_second": {str(k): v for k, v in sim.rules.peak_per_second.items()},
+            "peak_at": {str(k): v for k, v in sim.rules.peak_at.items()},
         }
     )
 
