@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import platform
@@ -10,9 +11,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from tests.helpers import free_port
@@ -46,6 +48,7 @@ class Result:
     target: str
     passed: bool
     notes: list[str] = field(default_factory=list)
+    engine: str = "sqlite"
 
     def count_refusals(self, refused: dict[str, int]) -> None:
         """Put the simulator's refusals beside the figures: wagate should have caught each one first."""
@@ -59,9 +62,14 @@ class Result:
         base = ", ".join(f"{k}={v:g}" for k, v in self.baseline.items())
         verdict = "PASS" if self.passed else "FAIL"
         return (
-            f"{self.workload:4} {verdict:4} | {main} | baseline: {base} | ratio {self.ratio:.3f}"
-            f" | target: {self.target}"
+            f"{self.workload:4} {self.engine:10} {verdict:4} | {main} | baseline: {base}"
+            f" | ratio {self.ratio:.3f} | target: {self.target}"
         )
+
+    @classmethod
+    def broken(cls, workload: str, engine: str, target: str, exc: BaseException) -> Result:
+        """The row of a workload that could not be measured on an engine: why, instead of figures."""
+        return cls(workload, {}, {}, 0.0, target, False, [f"not measured: {exc!r}"], engine)
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "machine": machine()}, ensure_ascii=False)
@@ -118,6 +126,50 @@ def run_wrk(
     return WrkRun(rps, ok, other, latency, out)
 
 
+def run_wrk_split(
+    urls: list[str],
+    script: Path,
+    *,
+    duration: float,
+    connections: int = 64,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> list[WrkRun]:
+    """One wrk per URL at once, the connections and threads shared out between them. Each gets
+    `WAGATE_BENCH_THREAD_OFFSET` (how many threads the ones before it run) for scripts that split
+    their work by thread."""
+    share_c, share_t = connections // len(urls), max(1, threads // len(urls))
+    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+        runs = [
+            pool.submit(
+                run_wrk,
+                url,
+                script,
+                duration=duration,
+                connections=share_c,
+                threads=share_t,
+                env={**(env or {}), "WAGATE_BENCH_THREAD_OFFSET": str(i * share_t)},
+            )
+            for i, url in enumerate(urls)
+        ]
+        return [run.result() for run in runs]
+
+
+def combined(runs: list[WrkRun]) -> WrkRun:
+    """Several wrk runs at once as one: rates and counts summed; each latency percentile the worst
+    of the runs' (an upper bound: wrk does not give the merged distribution)."""
+    if len(runs) == 1:
+        return runs[0]
+    latency = {p: max(r.latency_ms.get(p, -1) for r in runs) for p in runs[0].latency_ms}
+    return WrkRun(
+        sum(r.requests_per_second for r in runs),
+        sum(r.ok for r in runs),
+        sum(r.other for r in runs),
+        latency,
+        "\n".join(r.raw for r in runs),
+    )
+
+
 class BaselineServer:
     """The bare ASGI endpoint in its own process, on the same server settings as wagate."""
 
@@ -142,3 +194,30 @@ class BaselineServer:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=20)
+
+
+M = TypeVar("M")
+
+
+def measure_each(engines: list[str], measure: Callable[[str], M]) -> dict[str, M | Exception]:
+    """`measure` on every engine; an engine that fails still leaves the others' figures."""
+    measured: dict[str, M | Exception] = {}
+    for engine in engines:
+        try:
+            measured[engine] = measure(engine)
+        except Exception as exc:
+            measured[engine] = exc
+    return measured
+
+
+def results(
+    workload: str,
+    target: str,
+    measured: dict[str, M | Exception],
+    make: Callable[[str, M], Result],
+) -> list[Result]:
+    """A row per engine: its figures, or why it could not be measured."""
+    return [
+        Result.broken(workload, engine, target, m) if isinstance(m, Exception) else make(engine, m)
+        for engine, m in measured.items()
+    ]

@@ -1,8 +1,10 @@
 -- W3: Meta's webhook notifications, one signed event per POST, read from a file the bench wrote
--- (each line: signature, a tab, the body). Thread k sends lines k, k+T, k+2T, ... in order, wrapping
--- around at the end. Counts what each thread issued and how many 2xx came back.
+-- (each line: signature, a tab, the body). Thread k of T in all sends lines k, k+T, k+2T, ... in
+-- order, wrapping around at the end. Counts what each thread issued and how many 2xx came back.
 local path = os.getenv("WAGATE_BENCH_REQUESTS")
 local nthreads = tonumber(os.getenv("WAGATE_BENCH_THREADS") or "2")
+-- With one wrk per API process, this one's threads come after the other processes' (bench.common).
+local offset = tonumber(os.getenv("WAGATE_BENCH_THREAD_OFFSET") or "0")
 local threads = {}
 local lines = {}
 local next_line = 1
@@ -16,7 +18,7 @@ end
 function init(args)
   local total = 0
   for line in io.lines(path) do
-    if total % nthreads == id then
+    if total % nthreads == id + offset then
       local tab = string.find(line, "\t", 1, true)
       table.insert(lines, {string.sub(line, 1, tab - 1), string.sub(line, tab + 1)})
     end
@@ -40,7 +42,7 @@ end
 function done(summary, latency, requests)
   local total_ok, total_other = 0, 0
   for _, thread in ipairs(threads) do
-    io.write(string.format("WRK_THREAD id=%d issued=%d\n", thread:get("id"), thread:get("issued")))
+    io.write(string.format("WRK_THREAD id=%d issued=%d\n", thread:get("id") + offset, thread:get("issued")))
     total_ok = total_ok + thread:get("ok")
     total_other = total_other + thread:get("other")
   end
