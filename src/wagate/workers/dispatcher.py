@@ -109,6 +109,7 @@ class Lane:
         self.pacer = SlidingWindowPacer(number.rate, window=1.0 + PACING_MARGIN)
         # With several worker processes, the number's rate is shared through Redis instead.
         self.shared: SharedPacer | None = None
+        self._pace_lock = asyncio.Lock()
         if rt.redis is not None:
             self.shared = SharedPacer(
                 rt.redis,
@@ -219,16 +220,17 @@ class Lane:
             await self.slots.acquire()
             slot = self.pacer.reserve(time.monotonic())
         else:
+            # The shared place is taken in the send's own task, just before the send (`_paced`).
             await self.slots.acquire()
-            try:
-                await self._take_shared()
-            except BaseException:
-                self.slots.release()
-                raise
         self.buffer.popleft()
-        task = asyncio.create_task(self._send(item, slot))
+        placed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._send(item, slot, placed))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
+        if self.shared is not None:
+            # One send waits for its place at a time; the rest wait in the buffer, most urgent first,
+            # so that a reply claimed meanwhile still goes before the campaign.
+            await asyncio.wait({placed})
 
     def _take_claim(self) -> None:
         """Move a finished claim's rows into the buffer. A claim that failed (the database went away)
@@ -240,14 +242,18 @@ class Lane:
         self.buffer.extend(claimed)
         self._drained = not claimed
 
-    async def _take_shared(self) -> None:
-        """Wait for a place in the number's rate, shared with every other worker."""
+    async def _paced(self) -> bool:
+        """Wait for a place in the number's rate, shared with every other worker; False if the lane
+        stops first. Sends take their places one at a time, in the order they were claimed, and each
+        goes to the upstream the moment it has one: what Redis counted is when the send left."""
         assert self.shared is not None
-        while True:
-            grant = await self.shared.take()
-            if grant.wait <= 0:
-                return
-            await asyncio.sleep(grant.wait)
+        async with self._pace_lock:
+            while not self.stopping:
+                grant = await self.shared.take()
+                if grant.wait <= 0:
+                    return True
+                await asyncio.sleep(grant.wait)
+        return False
 
     def _expired(self, item: Claimed, now: float) -> SendOutcome:
         ttl = int(item.expires_at - item.created_at)
@@ -273,20 +279,32 @@ class Lane:
             error_details=details,
         )
 
-    async def _send(self, item: Claimed, slot: Slot | None) -> None:
+    async def _send(self, item: Claimed, slot: Slot | None, placed: asyncio.Future[None]) -> None:
         try:
-            outcome = await self._attempt(item, slot)
+            outcome = await self._attempt(item, slot, placed)
+            if outcome is None:  # stopped before its turn: it goes back to the queue
+                await self.rt.db.write(ReleaseClaims([item.message_id]))
+                return
             await self._write(outcome)
         except Exception:
             # The outcome could not be recorded: the lease will end and the row will be reconciled.
             log.exception("lane %s: could not record the outcome of %s", self.number.id, item.wamid)
         finally:
             self.slots.release()
+            if not placed.done():
+                placed.set_result(None)
 
-    async def _attempt(self, item: Claimed, slot: Slot | None) -> SendOutcome:
+    async def _attempt(
+        self, item: Claimed, slot: Slot | None, placed: asyncio.Future[None]
+    ) -> SendOutcome | None:
         rt = self.rt
         try:
             payload = await self.media.translate(self.ref, build_payload(item))
+            if self.shared is not None:
+                go = await self._paced()
+                placed.set_result(None)
+                if not go:
+                    return None
             # No task between the pacer's clock and the upstream's: asyncio.timeout runs the send inline.
             async with asyncio.timeout(rt.settings.send_timeout):
                 if slot is not None:
