@@ -235,6 +235,47 @@ async def test_without_redis_each_worker_keeps_to_its_share(own_redis: int) -> N
     assert len(times) >= 30
 
 
+async def test_when_redis_goes_the_worker_that_had_fewer_does_not_take_the_others_excess(
+    own_redis: int,
+) -> None:
+    """The split of the last second between workers is never exactly even: when Redis goes, the worker
+    that had taken fewer than its share may not add its full share on top of what the other took."""
+    redis = aioredis.Redis(
+        host="127.0.0.1",
+        port=own_redis,
+        socket_connect_timeout=0.2,
+        socket_timeout=0.2,
+        retry=Retry(NoBackoff(), 0),
+    )
+    number = number_id()
+    busy, quiet = (SharedPacer(redis, number, 40, worker_id=f"w{i}") for i in range(2))
+    granted: list[float] = []  # this process's monotonic clock, for both workers
+    try:
+        await quiet.take()  # both known to Redis: the rate is shared by two
+        granted.append(time.monotonic())
+        for _ in range(30):  # the busy worker takes 30 of the 40 places, the quiet one the rest
+            assert (await busy.take()).wait == 0
+            granted.append(time.monotonic())
+        for _ in range(9):
+            assert (await quiet.take()).wait == 0
+            granted.append(time.monotonic())
+        await redis.execute_command("SHUTDOWN", "NOSAVE")
+    except (RedisError, OSError):
+        pass  # SHUTDOWN closes the connection as it goes
+    try:
+        deadline = time.monotonic() + 0.8  # within the window of the 40 sends above
+        while time.monotonic() < deadline:
+            for pacer in (busy, quiet):
+                grant = await pacer.take()
+                assert not grant.shared
+                if grant.wait == 0:
+                    granted.append(time.monotonic())
+            await asyncio.sleep(0.01)
+    finally:
+        await redis.aclose()
+    assert busiest_window([int(t * 1_000_000) for t in granted]) <= 40
+
+
 async def test_a_running_wagate_paces_through_redis_when_configured(
     client: aioredis.Redis, tmp_path: Path, clock: SettableClock
 ) -> None:

@@ -65,12 +65,13 @@ local count = redis.call('ZCARD', KEYS[1])
 local wait = 0
 if count < rate then
   redis.call('ZADD', KEYS[1], now, member)
+  count = count + 1
 else
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   wait = math.max(1, tonumber(oldest[2]) + window - now)
 end
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-return {wait, epoch, workers, now}
+return {wait, epoch, workers, now, count}
 """
 
 
@@ -115,6 +116,8 @@ class SharedPacer:
         # the others may not have put their recent sends back into the log yet.
         self._share: SlidingWindowPacer | None = None
         self._share_until = 0.0
+        # When Redis last answered (monotonic), how many sends its log held, and how many were ours.
+        self._known: tuple[float, int, int] = (float("-inf"), 0, 0)
 
     def set_rate(self, rate: int) -> None:
         self.rate = max(1, rate)
@@ -140,7 +143,7 @@ class SharedPacer:
                 return Grant(delay, shared=True)
         self._seq += 1
         try:
-            wait_us, epoch, workers, at_us = await self._script(
+            wait_us, epoch, workers, at_us, count = await self._script(
                 keys=self.keys,
                 args=[
                     self.rate,
@@ -164,8 +167,9 @@ class SharedPacer:
         if came_back or (self._epoch and epoch != self._epoch):
             # A fresh Redis counts only the workers that called it since: the share stays the one
             # computed with every worker known before.
-            self._share = self._share_pacer(max(self._workers, int(workers)))
+            self._share = self._share_pacer(max(self._workers, int(workers)), now)
             self._share_until = now + self.window
+        self._known = (now, int(count), len(self._own) + (1 if int(wait_us) <= 0 else 0))
         self._epoch = epoch
         self._workers = max(1, int(workers))
         if int(wait_us) > 0:
@@ -179,11 +183,20 @@ class SharedPacer:
         self._own.append(now)
         return Grant(0.0, shared=True, at_us=int(at_us))
 
-    def _share_pacer(self, workers: int) -> SlidingWindowPacer:
-        """A local pacer at this worker's share of the rate, holding its sends of the last window."""
-        pacer = SlidingWindowPacer(max(1, self.rate // max(1, workers)), self.window)
+    def _share_pacer(self, workers: int, now: float) -> SlidingWindowPacer:
+        """A local pacer at this worker's share of the rate, holding its sends of the last window, and
+        the places the others took beyond their shares when Redis last counted them (the split
+        between workers is never exactly even: without these, the worker that had taken fewer would
+        take its full share on top of the others' excess)."""
+        share = max(1, self.rate // max(1, workers))
+        pacer = SlidingWindowPacer(share, self.window)
         for sent in self._own:
             pacer.record(sent)
+        at, count, own = self._known
+        if now - at < self.window:
+            excess = (count - own) - (self.rate - share)
+            for _ in range(max(0, excess)):
+                pacer.record(at)
         return pacer
 
     def _take_locally(self, now: float, exc: BaseException | None) -> Grant:
@@ -191,7 +204,7 @@ class SharedPacer:
             self._retry_at = now + RETRY_REDIS_AFTER
         if self._fallback is None:
             # The sends this worker made in the last window still count against its share.
-            self._fallback = self._share_pacer(self._workers)
+            self._fallback = self._share_pacer(self._workers, now)
             log.warning(
                 "Redis unreachable (%r): pacing %s locally at %d/s, this worker's share of %d/s",
                 exc,
