@@ -105,12 +105,7 @@ def create_database() -> str:
     if reason is not None:
         pytest.skip(reason)
     name = f"wagate_test_{secrets.token_hex(6)}"
-    engine = _server_engine()
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        engine.dispose()
+    _on_server(f'CREATE DATABASE "{name}"')
     return str(sa.make_url(server_url()).set(database=name).render_as_string(hide_password=False))
 
 
@@ -118,10 +113,14 @@ def drop_database(url: str) -> None:
     """Drop a database made by `create_database`, closing what still uses it (a killed server's)."""
     name = sa.make_url(url).database
     assert name is not None and name.startswith("wagate_test_"), name
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _on_server(statement: str) -> None:
     engine = _server_engine()
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(statement)
     finally:
         engine.dispose()
 

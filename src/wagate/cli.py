@@ -20,7 +20,7 @@ from wagate.settings import Settings, load_settings
 from wagate.store.db import Database
 
 if TYPE_CHECKING:
-    from wagate.services.runtime import Runtime
+    from wagate.services.runtime import Role, Runtime
     from wagate.services.template_sync import AccountSync
     from wagate.services.tenancy import MetaNumber
 
@@ -120,7 +120,7 @@ def worker(
     _run_worker(rt)
 
 
-def _runtime(settings: Settings, role: Any) -> Runtime:
+def _runtime(settings: Settings, role: Role) -> Runtime:
     from wagate.errors import WagateError
     from wagate.web.app import build_runtime
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
-from tests.fault.cluster import Cluster, largest_gap, send_load
+from tests.fault.cluster import Cluster, Load, largest_gap, send_load
 from tests.fault.services import ThrowawayPostgres, ThrowawayRedis
 
 pytestmark = pytest.mark.slow
@@ -44,8 +44,23 @@ def cluster(
         running.stop()
 
 
-async def _in_thread(fn: object, *args: object) -> object:
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)  # type: ignore[arg-type]
+def under_load(
+    cluster: Cluster, per_second: int, seconds: int, disturb: Callable[[], Awaitable[None]]
+) -> tuple[Load, list[str]]:
+    """Send `per_second` messages for `seconds` while `disturb` runs; every one must be acknowledged
+    (the client retries what fails until a minute has passed). The load and the wamids acknowledged."""
+
+    async def both() -> Load:
+        deadline = time.monotonic() + 60
+        load, _ = await asyncio.gather(
+            send_load(cluster, per_second=per_second, seconds=seconds, deadline=deadline), disturb()
+        )
+        return load
+
+    load = asyncio.run(both())
+    wamids = list(load.acknowledged.values())
+    assert len(wamids) == per_second * seconds, load.errors
+    return load, wamids
 
 
 def _all_sent(cluster: Cluster, wamids: list[str], within: float) -> None:
@@ -58,29 +73,20 @@ def _all_sent(cluster: Cluster, wamids: list[str], within: float) -> None:
 
 
 def test_workers_killed_every_few_seconds_lose_nothing_and_sending_goes_on(cluster: Cluster) -> None:
-    async def scenario() -> tuple[object, list[float]]:
-        killed: list[float] = []
+    killed: list[float] = []
 
-        async def killer() -> None:
-            for round_ in range(4):
-                await asyncio.sleep(4.0)
-                victim = cluster.workers[round_ % 2]
-                killed.append(time.time())
-                victim.kill()
-                await asyncio.sleep(1.0)
-                victim.start()
-
-        deadline = time.monotonic() + 60
-        load, _ = await asyncio.gather(
-            send_load(cluster, per_second=LOAD, seconds=20, deadline=deadline), killer()
-        )
-        return load, killed
+    async def killer() -> None:
+        for round_ in range(4):
+            await asyncio.sleep(4.0)
+            victim = cluster.workers[round_ % 2]
+            killed.append(time.time())
+            victim.kill()
+            await asyncio.sleep(1.0)
+            victim.start()
 
     started = time.time()
-    load, killed = asyncio.run(scenario())
+    _, wamids = under_load(cluster, LOAD, 20, killer)
     ended = time.time()
-    wamids = list(load.acknowledged.values())  # type: ignore[attr-defined]
-    assert len(wamids) == LOAD * 20, load.errors  # type: ignore[attr-defined]
     _all_sent(cluster, wamids, within=cluster.lease + cluster.reconciliation + 20)
     gap = largest_gap(cluster.sent_times(), started + 1, ended)
     assert gap <= cluster.lease + 5, f"sending stopped for {gap:.1f} s"
@@ -95,24 +101,15 @@ def test_postgresql_restarting_mid_load_is_reconnected_within_ten_seconds(cluste
     them), every process reconnects, and nothing acknowledged is lost or sent twice."""
     restarted: dict[str, float] = {}
 
-    async def scenario() -> object:
-        async def restart() -> None:
-            await asyncio.sleep(5.0)
-            restarted["down_at"] = time.time()
-            restarted["took"] = float(await _in_thread(cluster.pg.restart))  # type: ignore[arg-type]
-            restarted["up_at"] = time.time()
-
-        deadline = time.monotonic() + 60
-        load, _ = await asyncio.gather(
-            send_load(cluster, per_second=LOAD, seconds=15, deadline=deadline), restart()
-        )
-        return load
+    async def restart() -> None:
+        await asyncio.sleep(5.0)
+        restarted["down_at"] = time.time()
+        restarted["took"] = await asyncio.to_thread(cluster.pg.restart)
+        restarted["up_at"] = time.time()
 
     started = time.time()
-    load = asyncio.run(scenario())
+    load, wamids = under_load(cluster, LOAD, 15, restart)
     ended = time.time()
-    wamids = list(load.acknowledged.values())  # type: ignore[attr-defined]
-    assert len(wamids) == LOAD * 15, load.errors  # type: ignore[attr-defined]
     _all_sent(cluster, wamids, within=cluster.lease + cluster.reconciliation + 20)
     times = cluster.sent_times()
     first_after = min(t for t in times if t > restarted["up_at"])
@@ -128,7 +125,7 @@ def test_postgresql_restarting_mid_load_is_reconnected_within_ten_seconds(cluste
     print(
         f"PostgreSQL down {restarted['took']:.1f} s at {restarted['down_at'] - started:.1f} s; first send "
         f"{first_after - restarted['up_at']:.2f} s after it was up; "
-        f"{len(load.failures)} requests retried"  # type: ignore[attr-defined]
+        f"{len(load.failures)} requests retried"
     )
 
 
@@ -140,30 +137,21 @@ def test_redis_restarted_and_flushed_never_lets_a_number_over_its_rate(cluster: 
     began = time.time()
     events: list[tuple[str, float]] = []
 
-    async def scenario() -> object:
-        async def disturb() -> None:
-            await asyncio.sleep(4.0)
-            events.append(("FLUSHALL", time.time() - began))
-            await _in_thread(cluster.redis.flushall)
-            await asyncio.sleep(4.0)
-            events.append(("kill -9", time.time() - began))
-            await _in_thread(cluster.redis.kill)
-            await asyncio.sleep(3.0)
-            events.append(("start", time.time() - began))
-            await _in_thread(cluster.redis.start)
-            await asyncio.sleep(3.0)
-            events.append(("FLUSHALL", time.time() - began))
-            await _in_thread(cluster.redis.flushall)
+    async def disturb() -> None:
+        await asyncio.sleep(4.0)
+        events.append(("FLUSHALL", time.time() - began))
+        await asyncio.to_thread(cluster.redis.flushall)
+        await asyncio.sleep(4.0)
+        events.append(("kill -9", time.time() - began))
+        await asyncio.to_thread(cluster.redis.kill)
+        await asyncio.sleep(3.0)
+        events.append(("start", time.time() - began))
+        await asyncio.to_thread(cluster.redis.start)
+        await asyncio.sleep(3.0)
+        events.append(("FLUSHALL", time.time() - began))
+        await asyncio.to_thread(cluster.redis.flushall)
 
-        deadline = time.monotonic() + 60
-        load, _ = await asyncio.gather(
-            send_load(cluster, per_second=150, seconds=16, deadline=deadline), disturb()
-        )
-        return load
-
-    load = asyncio.run(scenario())
-    wamids = list(load.acknowledged.values())  # type: ignore[attr-defined]
-    assert len(wamids) == 2400, load.errors  # type: ignore[attr-defined]
+    _, wamids = under_load(cluster, 150, 16, disturb)
     _all_sent(cluster, wamids, within=2400 / SATURATED_RATE + 10)
     peak = cluster.peak()
     stats = cluster.meta_stats()
@@ -179,24 +167,15 @@ def test_terminated_worker_connections_recover(cluster: Cluster) -> None:
     """`pg_terminate_backend` on every connection of both workers, twice: they reconnect and send on."""
     terminated: list[tuple[float, int]] = []
 
-    async def scenario() -> object:
-        async def terminate() -> None:
-            for _ in range(2):
-                await asyncio.sleep(4.0)
-                count = await _in_thread(cluster.pg.terminate, "wagate-worker")
-                terminated.append((time.time(), int(count)))  # type: ignore[call-overload]
-
-        deadline = time.monotonic() + 60
-        load, _ = await asyncio.gather(
-            send_load(cluster, per_second=LOAD, seconds=12, deadline=deadline), terminate()
-        )
-        return load
+    async def terminate() -> None:
+        for _ in range(2):
+            await asyncio.sleep(4.0)
+            count = await asyncio.to_thread(cluster.pg.terminate, "wagate-worker")
+            terminated.append((time.time(), count))
 
     started = time.time()
-    load = asyncio.run(scenario())
+    _, wamids = under_load(cluster, LOAD, 12, terminate)
     ended = time.time()
-    wamids = list(load.acknowledged.values())  # type: ignore[attr-defined]
-    assert len(wamids) == LOAD * 12, load.errors  # type: ignore[attr-defined]
     assert all(count > 0 for _, count in terminated), terminated
     _all_sent(cluster, wamids, within=cluster.lease + cluster.reconciliation + 20)
     gap = largest_gap(cluster.sent_times(), started + 1, ended)

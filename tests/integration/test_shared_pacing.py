@@ -153,6 +153,23 @@ async def test_after_lost_keys_a_worker_keeps_to_its_share_until_the_others_are_
     assert len(granted) >= 40
 
 
+def unretried_client(port: int) -> aioredis.Redis:
+    """A client of the throwaway Redis that gives up at once: a worker's view of a Redis that is gone."""
+    return aioredis.Redis(
+        host="127.0.0.1",
+        port=port,
+        socket_connect_timeout=0.2,
+        socket_timeout=0.2,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+async def shut_down(redis: aioredis.Redis) -> None:
+    # SHUTDOWN closes the connection as it goes.
+    with contextlib.suppress(RedisError, OSError):
+        await redis.execute_command("SHUTDOWN", "NOSAVE")
+
+
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[int]:
     """A throwaway `redis-server` on a free port, that a test may stop and start again."""
@@ -202,22 +219,13 @@ class ThrowawayRedis:
 
 
 async def test_without_redis_each_worker_keeps_to_its_share(own_redis: int) -> None:
-    redis = aioredis.Redis(
-        host="127.0.0.1",
-        port=own_redis,
-        socket_connect_timeout=0.2,
-        socket_timeout=0.2,
-        retry=Retry(NoBackoff(), 0),
-    )
+    redis = unretried_client(own_redis)
     number = number_id()
     alone, other = (SharedPacer(redis, number, 40, worker_id=f"w{i}") for i in range(2))
-    try:
-        await other.take()
-        await alone.take()  # both are known to Redis: the rate is shared by two
-        assert alone.workers == 2
-        await redis.execute_command("SHUTDOWN", "NOSAVE")
-    except (RedisError, OSError):
-        pass  # SHUTDOWN closes the connection as it goes
+    await other.take()
+    await alone.take()  # both are known to Redis: the rate is shared by two
+    assert alone.workers == 2
+    await shut_down(redis)
     try:
         times: list[int] = []
         deadline = time.monotonic() + 2.0
@@ -240,28 +248,19 @@ async def test_when_redis_goes_the_worker_that_had_fewer_does_not_take_the_other
 ) -> None:
     """The split of the last second between workers is never exactly even: when Redis goes, the worker
     that had taken fewer than its share may not add its full share on top of what the other took."""
-    redis = aioredis.Redis(
-        host="127.0.0.1",
-        port=own_redis,
-        socket_connect_timeout=0.2,
-        socket_timeout=0.2,
-        retry=Retry(NoBackoff(), 0),
-    )
+    redis = unretried_client(own_redis)
     number = number_id()
     busy, quiet = (SharedPacer(redis, number, 40, worker_id=f"w{i}") for i in range(2))
     granted: list[float] = []  # this process's monotonic clock, for both workers
-    try:
-        await quiet.take()  # both known to Redis: the rate is shared by two
+    await quiet.take()  # both known to Redis: the rate is shared by two
+    granted.append(time.monotonic())
+    for _ in range(30):  # the busy worker takes 30 of the 40 places, the quiet one the rest
+        assert (await busy.take()).wait == 0
         granted.append(time.monotonic())
-        for _ in range(30):  # the busy worker takes 30 of the 40 places, the quiet one the rest
-            assert (await busy.take()).wait == 0
-            granted.append(time.monotonic())
-        for _ in range(9):
-            assert (await quiet.take()).wait == 0
-            granted.append(time.monotonic())
-        await redis.execute_command("SHUTDOWN", "NOSAVE")
-    except (RedisError, OSError):
-        pass  # SHUTDOWN closes the connection as it goes
+    for _ in range(9):
+        assert (await quiet.take()).wait == 0
+        granted.append(time.monotonic())
+    await shut_down(redis)
     try:
         deadline = time.monotonic() + 0.8  # within the window of the 40 sends above
         while time.monotonic() < deadline:

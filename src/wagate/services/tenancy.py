@@ -106,38 +106,38 @@ def do_bootstrap(db: Database, now: float, at_meta: MetaNumber | None = None) ->
     (imported by `templates sync`)."""
     org = db.read_now(lambda conn: sql.org_by_slug(conn, DEMO_SLUG))
     created = org is None
-    if org is None and at_meta is not None:
-        org = db.write_now(sql.CreateOrganization("Demo", DEMO_SLUG, now, messaging_tier="TIER_UNLIMITED"))
-        db.write_now(
-            sql.CreateBusinessAccount(
-                org.id, "Demo business", now, graph_id=at_meta.waba_id, access_token=at_meta.access_token
-            )
-        )
-        display, region = at_meta.display_phone_number, DEMO_REGION
-        db.write_now(
-            sql.CreatePhoneNumber(
-                org.id,
-                at_meta.waba_id,
-                display,
-                region,
-                "Demo",
-                "cloud",
-                DEFAULT_RATE,
-                now,
-                graph_id=at_meta.phone_number_id,
-            )
-        )
     if org is None:
         org = db.write_now(sql.CreateOrganization("Demo", DEMO_SLUG, now, messaging_tier="TIER_UNLIMITED"))
-        waba_id = db.write_now(sql.CreateBusinessAccount(org.id, "Demo business", now))
-        number = db.write_now(
-            sql.CreatePhoneNumber(
-                org.id, waba_id, DEMO_NUMBER, DEMO_REGION, "Demo", "simulator", DEFAULT_RATE, now
-            )
-        )
-        for name, language, category, components in SEED_TEMPLATES:
+        if at_meta is None:
+            waba_id = db.write_now(sql.CreateBusinessAccount(org.id, "Demo business", now))
             db.write_now(
-                sql.CreateTemplate(org.id, waba_id, name, language, category, "APPROVED", components, now)
+                sql.CreatePhoneNumber(
+                    org.id, waba_id, DEMO_NUMBER, DEMO_REGION, "Demo", "simulator", DEFAULT_RATE, now
+                )
+            )
+            for name, language, category, components in SEED_TEMPLATES:
+                db.write_now(
+                    sql.CreateTemplate(org.id, waba_id, name, language, category, "APPROVED", components, now)
+                )
+        else:
+            token = at_meta.access_token
+            db.write_now(
+                sql.CreateBusinessAccount(
+                    org.id, "Demo business", now, graph_id=at_meta.waba_id, access_token=token
+                )
+            )
+            db.write_now(
+                sql.CreatePhoneNumber(
+                    org.id,
+                    at_meta.waba_id,
+                    at_meta.display_phone_number,
+                    DEMO_REGION,
+                    "Demo",
+                    "cloud",
+                    DEFAULT_RATE,
+                    now,
+                    graph_id=at_meta.phone_number_id,
+                )
             )
     org_id = org.id
     number = db.read_now(lambda conn: sql.numbers_of(conn, org_id))[0]

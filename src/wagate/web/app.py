@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
 from sqlalchemy.exc import OperationalError
@@ -176,14 +176,9 @@ def create_app(rt: Runtime) -> ASGIApp:
     route_list += templates_routes.routes()
     route_list += cloud_routes.routes()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with running(rt):
-            yield
-
     app = Starlette(
         routes=route_list,
-        lifespan=lifespan,
+        lifespan=_lifespan(rt),
         exception_handlers={
             WagateError: handle_error,
             OperationalError: handle_error,
@@ -196,12 +191,17 @@ def create_app(rt: Runtime) -> ASGIApp:
 
 def _ops_app(rt: Runtime) -> ASGIApp:
     """A worker's health and metrics, and nothing else."""
+    app = Starlette(routes=ops.routes(), lifespan=_lifespan(rt), exception_handlers={Exception: handle_error})
+    app.state.rt = rt
+    return app
+
+
+def _lifespan(rt: Runtime) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """The application's life: `running(rt)` from start-up to shutdown."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with running(rt):
             yield
 
-    app = Starlette(routes=ops.routes(), lifespan=lifespan, exception_handlers={Exception: handle_error})
-    app.state.rt = rt
-    return app
+    return lifespan

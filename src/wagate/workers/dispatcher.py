@@ -109,7 +109,6 @@ class Lane:
         self.pacer = SlidingWindowPacer(number.rate, window=1.0 + PACING_MARGIN)
         # With several worker processes, the number's rate is shared through Redis instead.
         self.shared: SharedPacer | None = None
-        self._pace_lock = asyncio.Lock()
         if rt.redis is not None:
             self.shared = SharedPacer(
                 rt.redis,
@@ -244,15 +243,14 @@ class Lane:
 
     async def _paced(self) -> bool:
         """Wait for a place in the number's rate, shared with every other worker; False if the lane
-        stops first. Sends take their places one at a time, in the order they were claimed, and each
-        goes to the upstream the moment it has one: what Redis counted is when the send left."""
+        stops first. Only one send of a lane waits at a time (`_step` waits until it is placed), and
+        each goes to the upstream the moment it has its place: what Redis counted is when it left."""
         assert self.shared is not None
-        async with self._pace_lock:
-            while not self.stopping:
-                grant = await self.shared.take()
-                if grant.wait <= 0:
-                    return True
-                await asyncio.sleep(grant.wait)
+        while not self.stopping:
+            grant = await self.shared.take()
+            if grant.wait <= 0:
+                return True
+            await asyncio.sleep(grant.wait)
         return False
 
     def _expired(self, item: Claimed, now: float) -> SendOutcome:
