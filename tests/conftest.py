@@ -100,6 +100,7 @@ def make_settings(home: Path, **overrides: object) -> Settings:
     }
     if databases.on_postgresql():
         values["database_url"] = databases.database_url(home)
+        values["encryption_keys"] = databases.ENCRYPTION_KEYS
         values.update(databases.redis_settings(home))
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -19,10 +19,14 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from wagate.crypto.keys import KeyRing, load_key_ring
 from wagate.store.db import engine_url
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONNECT_TIMEOUT = 3
+
+# Processes sharing a PostgreSQL database need the same encryption key (SQLite makes its own).
+ENCRYPTION_KEYS = "test:dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy1vayE="
 
 # The databases made during the current test, by home folder.
 _created: dict[Path, str] = {}
@@ -73,6 +77,13 @@ def redis_settings(home: Path) -> dict[str, str]:
     name = sa.make_url(database_url(home)).database
     assert name is not None
     return {"redis_url": redis_url(), "redis_prefix": name}
+
+
+def key_ring(home: Path) -> KeyRing:
+    """The encryption keys a wagate with this home folder uses in the current test (on SQLite, those of
+    its keys file, created here if the wagate has not run yet)."""
+    ring, _ = load_key_ring(ENCRYPTION_KEYS if on_postgresql() else "", home, not on_postgresql())
+    return ring
 
 
 def database_url(home: Path) -> str:

@@ -17,6 +17,9 @@ from typing import Any
 import httpx
 
 from tests import databases
+from wagate.crypto import sealing
+from wagate.store.db import Database
+from wagate.store.sealed import where_of
 
 
 async def eventually(
@@ -46,6 +49,8 @@ def wagate_env(home: Path, **extra: str) -> dict[str, str]:
         env["WAGATE_DATABASE_URL"] = databases.database_url(home)
         env.update({f"WAGATE_{k.upper()}": v for k, v in databases.redis_settings(home).items()})
     env.update(extra)
+    if "WAGATE_DATABASE_URL" in env:
+        env.setdefault("WAGATE_ENCRYPTION_KEYS", databases.ENCRYPTION_KEYS)
     return env
 
 
@@ -161,3 +166,13 @@ class Server:
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         # A test already failing keeps its own error.
         self.kill(check=exc_type is None)
+
+
+def opened(db: Database, column: Any, value: Any) -> Any:
+    """A value as stored in `column`, opened with the database's encryption keys (None stays None)."""
+    assert db.keys is not None
+    if value is None:
+        return None
+    if isinstance(value, bytes | memoryview):
+        return sealing.open_bytes(db.keys, bytes(value), where_of(column))
+    return sealing.open_(db.keys, value, where_of(column))

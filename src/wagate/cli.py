@@ -16,6 +16,14 @@ from rich.console import Console
 from rich.table import Table
 
 from wagate.clock import clock_from_spec
+from wagate.commands import accounts as accounts_commands
+from wagate.commands import audit as audit_commands
+from wagate.commands import numbers as numbers_commands
+from wagate.commands import operators as operators_commands
+from wagate.commands import orgs as orgs_commands
+from wagate.commands import retention as retention_commands
+from wagate.commands import tokens as tokens_commands
+from wagate.commands.keys import keys_app
 from wagate.settings import Settings, load_settings
 from wagate.store.db import Database
 
@@ -25,25 +33,37 @@ if TYPE_CHECKING:
     from wagate.services.tenancy import MetaNumber
 
 app = typer.Typer(help="wagate: a self-hosted WhatsApp Business messaging platform.", no_args_is_help=True)
-numbers_app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
-app.add_typer(numbers_app, name="numbers")
-tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-app.add_typer(tokens_app, name="tokens")
+app.add_typer(numbers_commands.app, name="numbers")
+app.add_typer(orgs_commands.app, name="orgs")
+app.add_typer(accounts_commands.app, name="accounts")
+app.add_typer(tokens_commands.app, name="tokens")
+app.add_typer(audit_commands.app, name="audit")
+app.add_typer(operators_commands.app, name="operators")
 webhooks_app = typer.Typer(
     help="Webhooks to the business: subscriptions and deliveries.", no_args_is_help=True
 )
 app.add_typer(webhooks_app, name="webhooks")
 templates_app = typer.Typer(help="Message templates.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
+app.add_typer(retention_commands.app, name="retention")
+app.add_typer(keys_app, name="keys")
 console = Console(soft_wrap=True)
 
 
 def _database(settings: Settings) -> Database:
+    from wagate.errors import WagateError
+    from wagate.services.encryption import open_database
+    from wagate.store.key_checks import check_keys
     from wagate.store.migrate import upgrade
 
     settings.home.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_url)
-    upgrade(db)
+    try:
+        db = open_database(settings)
+        upgrade(db)
+        check_keys(db, clock_from_spec(settings.clock).now())
+    except WagateError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
     return db
 
 
@@ -122,11 +142,17 @@ def worker(
 
 def _runtime(settings: Settings, role: Role) -> Runtime:
     from wagate.errors import WagateError
+    from wagate.store.key_checks import check_keys
+    from wagate.store.migrate import upgrade
     from wagate.web.app import build_runtime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return build_runtime(settings, role=role)
+        rt = build_runtime(settings, role=role)
+        # A missing or wrong encryption key is told here, before the server starts.
+        upgrade(rt.db)
+        check_keys(rt.db, rt.clock.now())
+        return rt
     except WagateError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -232,107 +258,6 @@ def bootstrap(
         "The token is shown once; keep it. app_secret and verify_token belong to the Meta app "
         "whose webhooks arrive at /webhooks/meta."
     )
-
-
-@numbers_app.command("list")
-def numbers_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the business phone numbers."""
-    from wagate.services.tenancy import list_numbers
-
-    settings = load_settings()
-    db = _database(settings)
-    try:
-        numbers = list_numbers(db)
-    finally:
-        db.stop()
-    if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": str(n.id),
-                        "display_phone_number": n.display_phone_number,
-                        "upstream": n.upstream,
-                        "rate": n.rate,
-                        "waba_id": str(n.waba_id),
-                    }
-                    for n in numbers
-                ]
-            )
-        )
-        return
-    table = Table("id", "number", "name", "upstream", "rate (msg/s)", "business account")
-    for n in numbers:
-        table.add_row(
-            str(n.id), n.display_phone_number, n.verified_name, n.upstream, str(n.rate), str(n.waba_id)
-        )
-    console.print(table)
-
-
-@numbers_app.command("update")
-def numbers_update(
-    number_id: int = typer.Argument(..., help="The phone number id."),
-    rate: int = typer.Option(..., "--rate", help="Messages per second, 1 to 1000."),
-) -> None:
-    """Change a number's throughput (messages per second)."""
-    from wagate.services.tenancy import do_update_rate
-
-    settings = load_settings()
-    db = _database(settings)
-    try:
-        number = do_update_rate(db, number_id, rate)
-    except (ValueError, LookupError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    finally:
-        db.stop()
-    console.print(f"{number.id} ({number.display_phone_number}): rate {number.rate} messages/s")
-
-
-@tokens_app.command("list")
-def tokens_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List API tokens (their first characters only: tokens are stored hashed)."""
-    from wagate.services.tenancy import list_tokens
-
-    settings = load_settings()
-    db = _database(settings)
-    try:
-        tokens = list_tokens(db)
-    finally:
-        db.stop()
-    if as_json:
-        print(json.dumps(tokens))
-        return
-    table = Table("id", "organization", "name", "starts with", "created", "revoked")
-    for t in tokens:
-        table.add_row(
-            str(t["id"]),
-            t["slug"],
-            t["name"],
-            t["prefix"] + "…",
-            _when(t["created_at"]),
-            _when(t["revoked_at"]) if t["revoked_at"] else "",
-        )
-    console.print(table)
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(
-    token_id: int = typer.Argument(..., help="The token id from `wagate tokens list`."),
-) -> None:
-    """Revoke an API token."""
-    from wagate.services.tenancy import do_revoke_token
-
-    settings = load_settings()
-    db = _database(settings)
-    try:
-        do_revoke_token(db, token_id, clock_from_spec(settings.clock).now())
-    except LookupError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    finally:
-        db.stop()
-    console.print(f"token {token_id} revoked")
 
 
 def _when(timestamp: float) -> str:
@@ -529,8 +454,16 @@ def simulator(
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
+    from wagate.store.migrate import upgrade
+
     settings = load_settings()
-    _database(settings).stop()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # The schema needs no encryption key: an empty database made ready for `migrate-data` stays empty.
+    db = Database(settings.db_url)
+    try:
+        upgrade(db)
+    finally:
+        db.stop()
     console.print("database schema is up to date")
 
 

@@ -7,6 +7,7 @@ error object under `/api/v1`. One handler in `web/errors.py` renders both.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 from wagate.cloudapi.error_codes import lookup
@@ -34,6 +35,7 @@ class GraphError(WagateError):
         http_status: int | None = None,
         message: str | None = None,
         error_type: str = "OAuthException",
+        error_subcode: int | None = None,
     ) -> None:
         entry = lookup(code)
         self.code = code
@@ -42,10 +44,13 @@ class GraphError(WagateError):
         self.http_status = http_status if http_status is not None else entry.http_status
         self.message = message if message is not None else f"(#{code}) {entry.title}"
         self.error_type = error_type
+        self.error_subcode = error_subcode
         super().__init__(self.message if details is None else f"{self.message}: {details}")
 
     def to_body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "type": self.error_type, "code": self.code}
+        if self.error_subcode is not None:
+            error["error_subcode"] = self.error_subcode
         if self.details is not None:
             error["error_data"] = {"messaging_product": "whatsapp", "details": self.details}
         error["fbtrace_id"] = fbtrace_id()
@@ -87,6 +92,24 @@ def invalid_value(field: str, why: str) -> GraphError:
 
 def auth_error(details: str = "Invalid OAuth access token - Cannot parse access token") -> GraphError:
     return GraphError(190, details, message="Invalid OAuth access token - Cannot parse access token")
+
+
+def token_expired(expired_at: float, now: float) -> GraphError:
+    """Meta's answer for an access token past its expiry: code 190, subcode 463."""
+
+    def when(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).strftime("%A, %d-%b-%y %H:%M:%S UTC")
+
+    return GraphError(
+        190,
+        None,
+        message=(
+            f"Error validating access token: Session has expired on {when(expired_at)}. "
+            f"The current time is {when(now)}."
+        ),
+        http_status=401,
+        error_subcode=463,
+    )
 
 
 def unknown_object(object_id: str) -> GraphError:

@@ -53,6 +53,9 @@ class Settings:
     graph_version: str = "v23.0"
     # Outbound calls to private, loopback and link-local addresses are refused unless this is set.
     allow_private_targets: bool = False
+    # Encryption at rest: `id:base64key[,id:base64key...]`, the first seals (`wagate keys generate`).
+    # Empty on SQLite: a key is created in `home/keys`. Required on PostgreSQL.
+    encryption_keys: str = ""
     # Webhooks to the business
     webhook_max_age: float = 7 * 24 * 3600.0
     webhook_concurrency: int = 4

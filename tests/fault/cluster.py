@@ -23,9 +23,11 @@ import aiohttp
 import httpx
 import psycopg
 
+from tests import databases
 from tests.fake_meta import cloud_account, meta_account
 from tests.fault.services import ThrowawayPostgres, ThrowawayRedis
 from tests.helpers import free_port, wagate_env
+from wagate.crypto.keys import parse_keys
 from wagate.store.db import Database
 from wagate.store.migrate import upgrade
 
@@ -168,7 +170,7 @@ class Cluster:
         )
         self.meta.start()
         self.meta.wait_healthy()
-        db = Database(self.pg.url)
+        db = Database(self.pg.url, parse_keys(databases.ENCRYPTION_KEYS))
         try:
             upgrade(db)
             account = meta_account(self.meta_url, rate=self.meta_rate or self.rate, messaging_limit=None)

@@ -85,7 +85,7 @@ def test_send_comes_back_read_and_a_customer_message_arrives(
     meta_number = created.json()
     home = tmp_path / "wagate"
     home.mkdir()
-    db = Database(databases.database_url(home))
+    db = Database(databases.database_url(home), databases.key_ring(home))
     upgrade(db)
     account = make_cloud_organization(
         db,

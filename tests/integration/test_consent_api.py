@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Wagate
 from tests.factories import MARKETING_OFFER, make_organization, make_template, weekly_offer
-from tests.helpers import eventually
+from tests.helpers import eventually, opened
 from wagate.cloudapi.signatures import hub_signature
 from wagate.domain.policy_settings import DEFAULT_OPT_IN_REPLY, DEFAULT_OPT_OUT_REPLY
 from wagate.services import simulator_sync
@@ -71,7 +71,7 @@ def replies_to(w: Wagate, wa_id: str) -> list[tuple[str, str]]:
             .order_by(messages.c.id)
         ).all()
     )
-    return [(r.wamid, json.loads(r.content)["body"]) for r in rows]
+    return [(r.wamid, json.loads(opened(w.rt.db, messages.c.content, r.content))["body"]) for r in rows]
 
 
 async def replies(w: Wagate, count: int) -> list[tuple[str, str]]:
@@ -95,7 +95,7 @@ def consent_events(w: Wagate) -> list[dict[str, Any]]:
             select(events.c.payload).where(events.c.type == "contact.consent").order_by(events.c.id)
         ).all()
     )
-    return [json.loads(r.payload) for r in rows]
+    return [json.loads(opened(w.rt.db, events.c.payload, r.payload)) for r in rows]
 
 
 async def test_stop_opts_out_with_proof_and_a_russian_confirmation_then_start_resubscribes(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Wagate
 from tests.helpers import eventually
+from tests.helpers import opened as stored_value
 from wagate.cloudapi.signatures import hub_signature
 from wagate.cloudapi.webhooks import messages_envelope
 from wagate.store.ingest import ApplyParked
@@ -96,7 +97,8 @@ async def test_a_message_is_stored_once_with_its_contact_window_conversation_and
     assert [(m["direction"], m["content"]["text"]["body"]) for m in thread] == [
         ("inbound", "Is my order ready?")
     ]
-    payload = json.loads(wagate.rt.db.read_now(lambda c: c.execute(select(events.c.meta_value)).scalar_one()))
+    stored = wagate.rt.db.read_now(lambda c: c.execute(select(events.c.meta_value)).scalar_one())
+    payload = json.loads(stored_value(wagate.rt.db, events.c.meta_value, stored))
     assert payload["contacts"][0]["user_id"] == "RU.1234567"
     assert payload["messages"][0]["id"] == thread[0]["id"]  # wagate's id, not Meta's
 
@@ -239,7 +241,7 @@ async def test_statuses_with_pricing_errors_played_and_parking(wagate: Wagate) -
 
     await eventually(is_played)
     status_payloads = [
-        json.loads(r[0])
+        json.loads(stored_value(wagate.rt.db, events.c.payload, r[0]))
         for r in wagate.rt.db.read_now(
             lambda c: c.execute(select(events.c.payload).where(events.c.type == "message.status")).all()
         )

@@ -18,11 +18,12 @@ from sqlalchemy import Connection, func, select
 
 from tests.conftest import Wagate, make_settings, serving
 from tests.factories import make_organization, make_template
-from tests.helpers import eventually
+from tests.helpers import eventually, opened
 from wagate.clock import SettableClock
 from wagate.errors import GraphError
 from wagate.media import samples
 from wagate.media.fetch import fetch_link
+from wagate.media.store import media_store
 from wagate.media.worker import GIVE_UP_AFTER
 from wagate.settings import Settings
 from wagate.store import media as media_sql
@@ -512,7 +513,8 @@ async def test_retention_deletes_old_media(wagate: Wagate, clock: SettableClock)
     async def old_is_gone() -> bool:
         # The row goes in one commit, and its file right after that commit.
         row_gone = (await wagate.client.get(f"/v23.0/{old}")).status_code == 400
-        return row_gone and [p.read_bytes() for p in stored_files(wagate)] == [b"%PDF-1.4"]
+        files = media_store(wagate.rt.settings, wagate.rt.db.keys)
+        return row_gone and [await files.read(p.name) for p in stored_files(wagate)] == [b"%PDF-1.4"]
 
     await eventually(old_is_gone)
     assert (await wagate.client.get(f"/v23.0/{recent}")).status_code == 200
@@ -542,7 +544,7 @@ async def test_simulated_customers_send_each_kind_of_media(wagate: Wagate) -> No
     inbound = [
         message
         for body in bodies
-        for entry in json.loads(body)["entry"]
+        for entry in json.loads(opened(wagate.rt.db, inbound_events.c.body, body))["entry"]
         for change in entry["changes"]
         for message in change["value"].get("messages", [])
     ]
@@ -582,7 +584,7 @@ async def test_a_customers_photo_reaches_the_business_under_a_wagate_media_id(wa
     assert response.status_code == 201
     payloads = wagate.rt.db.read_now(
         lambda c: [
-            json.loads(r[0])
+            json.loads(opened(wagate.rt.db, events.c.meta_value, r[0]))
             for r in c.execute(select(events.c.meta_value).where(events.c.type == "message.received"))
         ]
     )

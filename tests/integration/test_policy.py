@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Wagate
 from tests.factories import MARKETING_OFFER, make_organization, make_template, weekly_offer
-from tests.helpers import eventually
+from tests.helpers import eventually, opened
 from wagate.clock import SettableClock
 from wagate.domain.policy import QualitySignals
 from wagate.services import templates as template_service
@@ -177,7 +177,11 @@ async def test_a_contact_who_writes_stop_receives_nothing_promotional(
                 .order_by(messages.c.id.desc())
             ).first()
         )
-        return None if row is None else {"wamid": row.wamid, "content": row.content}
+        return (
+            None
+            if row is None
+            else {"wamid": row.wamid, "content": opened(wagate.rt.db, messages.c.content, row.content)}
+        )
 
     confirmation = await eventually(confirmed)
     assert "СТАРТ" in confirmation["content"]
@@ -383,9 +387,12 @@ async def test_quality_drops_with_failures_and_opt_outs_and_recovers(
             .order_by(events.c.id)
         ).all()
     )
-    assert [json.loads(e.payload)["current"] for e in quality_events] == ["YELLOW", "RED"]
+    assert [
+        json.loads(opened(wagate.rt.db, events.c.payload, e.payload))["current"] for e in quality_events
+    ] == ["YELLOW", "RED"]
     assert {e.field for e in quality_events} == {"phone_number_quality_update"}
-    assert json.loads(quality_events[-1].meta_value)["event"] == "DOWNGRADE"
+    last = opened(wagate.rt.db, events.c.meta_value, quality_events[-1].meta_value)
+    assert json.loads(last)["event"] == "DOWNGRADE"
     metrics = (await wagate.client.get("/metrics")).text
     assert 'wagate_quality_drops_total{level="RED"} 1.0' in metrics
     assert "wagate_quality_rating{org_id=" in metrics and "} 2.0" in metrics

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import Wagate
 from tests.factories import MARKETING_OFFER, ORDER_UPDATE, make_organization, make_template, weekly_offer
-from tests.helpers import eventually
+from tests.helpers import eventually, opened
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.schema import messages, outbox
 from wagate.workers.dispatcher import Dispatcher
@@ -256,11 +256,10 @@ async def test_authentication_code_is_urgent_and_redacted_once_sent(wagate: Waga
     assert message["priority"] == 1 and message["category"] == "AUTHENTICATION"
 
     def stored_content() -> str:
-        return str(
-            wagate.rt.db.read_now(
-                lambda c: c.execute(select(messages.c.content).where(messages.c.wamid == wamid)).scalar_one()
-            )
+        stored = wagate.rt.db.read_now(
+            lambda c: c.execute(select(messages.c.content).where(messages.c.wamid == wamid)).scalar_one()
         )
+        return str(opened(wagate.rt.db, messages.c.content, stored))
 
     async def sent() -> bool:
         return await status_of(wagate, wamid) in ("sent", "delivered", "read")

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests import databases
 from tests.conftest import Wagate, make_settings, serving
 from tests.fake_meta import cloud_account, fake_meta_server, meta_account
-from tests.helpers import eventually, run_cli
+from tests.helpers import eventually, opened, run_cli
 from wagate.clock import SettableClock
 from wagate.services import templates as template_service
 from wagate.services.ingest import ingest
@@ -89,7 +89,7 @@ def _status_events(wagate: Wagate) -> list[dict[str, Any]]:
             select(events.c.meta_value).where(events.c.type == "template.status").order_by(events.c.id)
         ).all()
     )
-    return [json.loads(r.meta_value) for r in rows]
+    return [json.loads(opened(wagate.rt.db, events.c.meta_value, r.meta_value)) for r in rows]
 
 
 # -- deletion ---------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ async def test_red_pauses_three_hours_then_six_then_disables(
         ).all()
     )
     assert {r.field for r in rows} == {"message_template_quality_update"}
-    assert json.loads(rows[1].meta_value) == {
+    assert json.loads(opened(wagate.rt.db, events.c.meta_value, rows[1].meta_value)) == {
         "previous_quality_score": "YELLOW",
         "new_quality_score": "RED",
         "message_template_id": int(template_id),
@@ -397,7 +397,7 @@ def test_templates_sync_and_list_from_the_command_line(tmp_path: Path, fake_meta
     meta = _meta_account(fake_meta, ["order_ready", "order_shipped", "order_late"])
     home = tmp_path / "wagate"
     home.mkdir()
-    db = Database(databases.database_url(home))
+    db = Database(databases.database_url(home), databases.key_ring(home))
     upgrade(db)
     cloud_account(db, time.time(), meta)
     db.stop()

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from tests.conftest import Wagate
 from tests.factories import make_organization, make_template
-from tests.helpers import eventually
+from tests.helpers import eventually, opened
 from wagate.clock import SettableClock
+from wagate.domain.access import Scope
 from wagate.services import templates as template_service
 from wagate.services import tenancy
 from wagate.store.schema import events, messages
@@ -323,7 +324,11 @@ async def test_edit_rules_and_status_events(wagate: Wagate, clock: SettableClock
             select(events.c.type, events.c.field, events.c.waba_id, events.c.meta_value).order_by(events.c.id)
         ).all()
     )
-    values = [json.loads(r.meta_value) for r in rows if r.type == "template.status"]
+    values = [
+        json.loads(opened(wagate.rt.db, events.c.meta_value, r.meta_value))
+        for r in rows
+        if r.type == "template.status"
+    ]
     assert [v["event"] for v in values] == ["APPROVED", "PENDING", "REJECTED", "PENDING"]
     assert all(r.field == "message_template_status_update" for r in rows if r.type == "template.status")
     assert all(r.waba_id == int(wagate.waba_id) for r in rows if r.type == "template.status")
@@ -405,7 +410,7 @@ async def test_the_simulator_reviews_pending_templates(wagate: Wagate, clock: Se
     leading = [
         {"type": "BODY", "text": "{{1}} is your order number, thank you.", "example": {"body_text": [["7"]]}}
     ]
-    org = await tenancy.authenticate(wagate.rt, f"Bearer {wagate.token}")
+    org = (await tenancy.authenticate(wagate.rt, f"Bearer {wagate.token}", Scope.READ)).org
     invalid = make_template(
         wagate.rt.db,
         org.id,
@@ -453,8 +458,6 @@ async def test_the_simulator_reviews_pending_templates(wagate: Wagate, clock: Se
             )
         ).all()
     )
-    changes = sorted(
-        (json.loads(r.meta_value)["message_template_name"], json.loads(r.meta_value)["new_category"])
-        for r in rows
-    )
+    values = [json.loads(opened(wagate.rt.db, events.c.meta_value, r.meta_value)) for r in rows]
+    changes = sorted((v["message_template_name"], v["new_category"]) for v in values)
     assert changes == [("order_discount", "MARKETING")]

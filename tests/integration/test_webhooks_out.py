@@ -19,6 +19,7 @@ from tests.helpers import eventually, free_port, run_cli
 from tests.receiver import Received, Receiver
 from wagate.clock import SettableClock
 from wagate.cloudapi.signatures import verify_hub_signature, verify_standard_signature
+from wagate.crypto.keys import parse_keys
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
 from wagate.settings import Settings
@@ -483,7 +484,7 @@ async def test_the_cli_lists_subscriptions_and_replays_dead_deliveries(
 # -- leases -----------------------------------------------------------------------------------------
 def test_a_lost_lease_makes_deliveries_claimable_again(tmp_path: Path) -> None:
     """What a crashed sender leaves behind: its claims return when their lease ends."""
-    db = Database(databases.database_url(tmp_path))
+    db = Database(databases.database_url(tmp_path), parse_keys(databases.ENCRYPTION_KEYS))
     upgrade(db)
     try:
         now = 1_800_000_000.0

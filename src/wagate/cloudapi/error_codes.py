@@ -59,7 +59,10 @@ _CODES = [
     ErrorCode(132015, "Template is Paused", 400),
     ErrorCode(132016, "Template is Disabled", 400),
     ErrorCode(133004, "Server temporarily unavailable", 503, retryable=True),
+    ErrorCode(133005, "Two step verification PIN Mismatch", 400),
+    ErrorCode(133006, "Phone number re-verification needed", 400),
     ErrorCode(133010, "Phone number not registered", 400),
+    ErrorCode(136025, "Code couldn't be verified", 400),
     ErrorCode(135000, "Generic user error", 400),
     # wagate's own policy errors (docs/policy.md), where Meta has no code: 139xxx, never used by Meta.
     ErrorCode(139001, "Marketing consent missing", 400),

@@ -27,6 +27,8 @@ class PhoneNumber:
     verified_name: str
     upstream: str
     rate: int
+    # False once Meta has deregistered the number (or before it is first registered): sends are refused.
+    registered: bool = True
 
 
 def check_rate(rate: int) -> int:

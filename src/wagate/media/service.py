@@ -39,7 +39,7 @@ async def do_upload(
     """Store an uploaded file as media of `number`; returns its media id."""
     mime = rules.check_upload(mime_type, data)
     digest = await sha256_hex(data)
-    store = media_store(rt.settings)
+    store = media_store(rt.settings, rt.db.keys)
     key = new_key()
     await store.put(key, data)
     now = rt.clock.now()
@@ -97,7 +97,7 @@ async def do_delete(rt: Runtime, org: Organization, raw_id: str, phone_number_id
     if key is None:
         raise unknown_object(raw_id)
     if key:
-        await media_store(rt.settings).delete(key)
+        await media_store(rt.settings, rt.db.keys).delete(key)
 
 
 async def download(
@@ -114,7 +114,7 @@ async def download(
         raise _gone() from exc
     try:
         row = await ensure_local(rt, row)
-        return await media_store(rt.settings).read(row.storage_key), row.mime_type
+        return await media_store(rt.settings, rt.db.keys).read(row.storage_key), row.mime_type
     except UpstreamError as exc:
         raise GraphError(exc.code, exc.details) from exc
     except MediaNotStored as exc:
@@ -182,7 +182,7 @@ async def ensure_local(rt: Runtime, row: sql.MediaRow) -> sql.MediaRow:
     ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
     data, mime = await upstream.download_media(ref, upstream_id)
     mime = rules.base_mime(mime) if mime else row.mime_type
-    store = media_store(rt.settings)
+    store = media_store(rt.settings, rt.db.keys)
     key = new_key()
     await store.put(key, data)
     filled = await rt.db.write(sql.FillInboundMedia(row.id, key, mime, await sha256_hex(data), len(data)))

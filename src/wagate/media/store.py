@@ -14,6 +14,9 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
+from wagate.crypto import sealing
+from wagate.crypto.errors import KeyConfigError
+from wagate.crypto.keys import KeyRing
 from wagate.settings import Settings
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,199}")
@@ -111,6 +114,47 @@ class MemoryMediaStore:
         self.files.pop(key, None)
 
 
-def media_store(settings: Settings) -> MediaStore:
-    """The deployment's media store (the local disk under the home directory, for now)."""
-    return LocalMediaStore(settings.home / "media")
+class SealedMediaStore:
+    """Any store, with the bytes sealed at rest (AES-GCM, bound to their key) and opened on reading.
+
+    A file written before encryption is read as it is; `wagate keys rotate` seals it."""
+
+    def __init__(self, inner: MediaStore, keys: KeyRing) -> None:
+        self.inner = inner
+        self.keys = keys
+
+    async def put(self, key: str, data: bytes) -> None:
+        await self.inner.put(key, sealing.seal_bytes(self.keys, data, _where(key)))
+
+    async def read(self, key: str) -> bytes:
+        return sealing.open_bytes(self.keys, await self.inner.read(key), _where(key))
+
+    async def delete(self, key: str) -> None:
+        await self.inner.delete(key)
+
+    async def reseal(self, key: str) -> bool:
+        """Seal the bytes under `key` with the current key if they are not; True if they moved."""
+        stored = await self.inner.read(key)
+        if sealing.key_id_of(stored) == self.keys.current.id:
+            return False
+        await self.put(key, sealing.open_bytes(self.keys, stored, _where(key)))
+        return True
+
+
+def _where(key: str) -> str:
+    return f"media.{key}"
+
+
+def media_store(settings: Settings, keys: KeyRing | None) -> SealedMediaStore:
+    """The deployment's media store (the local disk under the home directory, for now), sealed."""
+    if keys is None:
+        raise KeyConfigError("media files are sealed at rest: the database needs its encryption keys")
+    return SealedMediaStore(LocalMediaStore(settings.home / "media"), keys)
+
+
+def stored_keys(settings: Settings) -> list[str]:
+    """The keys of the files of the local store (for `wagate keys rotate`)."""
+    root = settings.home / "media"
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if _KEY.fullmatch(p.name))

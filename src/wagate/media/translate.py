@@ -100,7 +100,7 @@ class MediaTranslator:
         rt = self.rt
         try:
             row = await service.ensure_local(rt, row)
-            data = await media_store(rt.settings).read(row.storage_key)
+            data = await media_store(rt.settings, rt.db.keys).read(row.storage_key)
             async with asyncio.timeout(rt.settings.send_timeout):
                 upstream_id = await self.upstream.upload_media(number, data, row.mime_type, row.filename)
         except UpstreamError:

@@ -1,4 +1,5 @@
-"""The media worker: downloads inbound media from the upstreams, and deletes media past retention."""
+"""The media worker: downloads inbound media from the upstreams. Media past retention are deleted by the
+retention worker (`workers/retention.py`), per organization."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import time
 
 from wagate.domain.retry import RetryPolicy
 from wagate.media import service
-from wagate.media.store import media_store
 from wagate.services.runtime import Runtime
 from wagate.store import media as sql
 from wagate.workers.base import PeriodicWorker
@@ -17,10 +17,8 @@ log = logging.getLogger(__name__)
 
 # Meta keeps inbound media downloadable for 7 days; a day of failed attempts means something is wrong.
 GIVE_UP_AFTER = 24 * 3600.0
-RETENTION_EVERY = 10.0
 _BATCH = 256
 _CONCURRENT_DOWNLOADS = 8
-_EXPIRE_BATCH = 500
 
 
 class MediaWorker(PeriodicWorker):
@@ -34,11 +32,9 @@ class MediaWorker(PeriodicWorker):
         # media id → (failed attempts, monotonic time of the next attempt); lost on restart, which is
         # fine: a restart retries everything once.
         self._backoff: dict[int, tuple[int, float]] = {}
-        self._retention_at = float("-inf")
 
     async def tick(self) -> None:
         await self.download_inbound()
-        await self.apply_retention()
 
     async def download_inbound(self) -> int:
         """Fetch pending inbound media whose turn has come; returns how many were stored."""
@@ -84,26 +80,3 @@ class MediaWorker(PeriodicWorker):
                 item.upstream_media_id,
                 GIVE_UP_AFTER / 3600,
             )
-
-    async def apply_retention(self) -> int:
-        """Delete media older than the retention period; returns how many were deleted."""
-        rt = self.rt
-        now = rt.clock.now()
-        if now - self._retention_at < RETENTION_EVERY:
-            return 0
-        self._retention_at = now
-        cutoff = now - rt.settings.media_retention
-        store = media_store(rt.settings)
-        deleted = 0
-        while True:
-            keys = await rt.db.write(sql.ExpireMedia(cutoff, now, _EXPIRE_BATCH))
-            for key in keys:
-                if key:  # inbound media never downloaded has no file
-                    await store.delete(key)
-            deleted += len(keys)
-            if len(keys) < _EXPIRE_BATCH:
-                break
-        if deleted:
-            days = rt.settings.media_retention / 86400
-            log.info("media retention: deleted %d media objects older than %.0f days", deleted, days)
-        return deleted

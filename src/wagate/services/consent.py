@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from wagate.domain.access import Actor
 from wagate.domain.consent import (
     ACTIONS,
     PURPOSES,
@@ -21,6 +22,7 @@ from wagate.services.contacts import access_contact
 from wagate.services.policy import explain_policy
 from wagate.services.runtime import Runtime
 from wagate.store import consent as store
+from wagate.store.audit import Entry, WithAudit
 
 MAX_SOURCE = 30
 MAX_PROOF = 2000
@@ -94,7 +96,9 @@ async def contact_consent(rt: Runtime, org: Organization, raw_id: str) -> dict[s
     }
 
 
-async def do_record_consent(rt: Runtime, org: Organization, raw_id: str, body: bytes) -> dict[str, Any]:
+async def do_record_consent(
+    rt: Runtime, org: Organization, raw_id: str, body: bytes, by: Actor
+) -> dict[str, Any]:
     contact = await access_contact(rt, org, raw_id)
     try:
         given = msgspec.json.decode(body, type=ConsentInput)
@@ -108,5 +112,7 @@ async def do_record_consent(rt: Runtime, org: Organization, raw_id: str, body: b
     new = store.NewConsent(
         org.id, contact["wa_id"], given.purpose, given.action, given.source.strip(), given.proof, None, at
     )
-    records = await rt.db.write(store.RecordConsents([new], now))
+    detail = {"purpose": given.purpose, "action": given.action, "source": new.source}
+    entry = Entry("consent.record", "contact", contact["id"], detail)
+    records = await rt.db.write(WithAudit(store.RecordConsents([new], now), org.id, by, now, lambda _: entry))
     return store.present_record(records[0])

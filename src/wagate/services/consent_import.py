@@ -9,11 +9,13 @@ from typing import Any
 
 import msgspec
 
+from wagate.domain.access import Actor
 from wagate.domain.phone import to_wa_id
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, GraphError
 from wagate.services.consent import consent_problems
 from wagate.services.runtime import Runtime
+from wagate.store.audit import Entry, WithAudit
 from wagate.store.consent import ImportConsents, NewConsent
 from wagate.store.tenancy import numbers_of
 
@@ -28,7 +30,7 @@ class _JsonImport(msgspec.Struct, forbid_unknown_fields=True):
 
 
 async def do_import_consents(
-    rt: Runtime, org: Organization, content_type: str, body: bytes
+    rt: Runtime, org: Organization, content_type: str, body: bytes, by: Actor
 ) -> dict[str, int]:
     """`POST /api/v1/consents/import`: every row valid and written, or nothing written."""
     kind = content_type.split(";")[0].strip().lower()
@@ -60,7 +62,17 @@ async def do_import_consents(
         )
     if not new:
         return {"imported": 0, "contacts_created": 0}
-    imported, created = await rt.db.write(ImportConsents(org.id, new, now))
+    imported, created = await rt.db.write(
+        WithAudit(
+            ImportConsents(org.id, new, now),
+            org.id,
+            by,
+            now,
+            lambda counts: Entry(
+                "consent.import", None, None, {"imported": counts[0], "contacts_created": counts[1]}
+            ),
+        )
+    )
     return {"imported": imported, "contacts_created": created}
 
 

@@ -7,11 +7,14 @@ from typing import Any
 
 import msgspec
 
+from wagate.domain.access import Actor
 from wagate.domain.phone import to_wa_id
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, GraphError, not_found
+from wagate.media.store import media_store
 from wagate.services.runtime import Runtime
 from wagate.store import contacts as store
+from wagate.store.audit import Entry, WithAudit
 from wagate.store.tenancy import numbers_of
 
 MAX_KEY = 64
@@ -84,13 +87,22 @@ async def check_phone(rt: Runtime, org: Organization, phone: str) -> str:
         raise ApiError("invalid_request", f"{phone!r} is not a valid phone number", field="phone") from None
 
 
-async def do_create_contact(rt: Runtime, org: Organization, body: bytes) -> dict[str, Any]:
+async def do_create_contact(rt: Runtime, org: Organization, body: bytes, by: Actor) -> dict[str, Any]:
     new = _decode(body, NewContact)
     name = check_name(new.name)
     check_attributes(new.attributes)
     tags = check_tags(new.tags, "tags")
     wa_id = await check_phone(rt, org, new.phone)
-    row = await rt.db.write(store.CreateContact(org.id, wa_id, name, new.attributes, tags, rt.clock.now()))
+    now = rt.clock.now()
+    row = await rt.db.write(
+        WithAudit(
+            store.CreateContact(org.id, wa_id, name, new.attributes, tags, now),
+            org.id,
+            by,
+            now,
+            lambda row: None if row is None else Entry("contact.create", "contact", row["id"]),
+        )
+    )
     if row is None:
         raise ApiError("contact_exists", f"a contact with wa_id {wa_id} exists", http_status=409, wa_id=wa_id)
     return present(row)
@@ -127,7 +139,9 @@ async def access_contact(rt: Runtime, org: Organization, raw_id: str) -> dict[st
     return row
 
 
-async def do_change_contact(rt: Runtime, org: Organization, raw_id: str, body: bytes) -> dict[str, Any]:
+async def do_change_contact(
+    rt: Runtime, org: Organization, raw_id: str, body: bytes, by: Actor
+) -> dict[str, Any]:
     contact_id = _contact_id(raw_id)
     change = _decode(body, ContactChange)
     if change.tags is not None and (change.add_tags or change.remove_tags):
@@ -136,17 +150,33 @@ async def do_change_contact(rt: Runtime, org: Organization, raw_id: str, body: b
     name = check_name(None if isinstance(change.name, msgspec.UnsetType) else change.name)
     check_attributes(change.attributes)
     tags = check_tags(change.tags, "tags") if change.tags is not None else None
+    now = rt.clock.now()
+    given = {
+        "name": set_name,
+        "attributes": bool(change.attributes),
+        "tags": change.tags is not None,
+        "add_tags": bool(change.add_tags),
+        "remove_tags": bool(change.remove_tags),
+    }
+    changed = sorted(key for key, was_given in given.items() if was_given)
+    entry = Entry("contact.update", "contact", contact_id, {"changed": changed})
     result = await rt.db.write(
-        store.ChangeContact(
+        WithAudit(
+            store.ChangeContact(
+                org.id,
+                contact_id,
+                now,
+                name,
+                set_name,
+                change.attributes,
+                tags,
+                check_tags(change.add_tags, "add_tags"),
+                check_tags(change.remove_tags, "remove_tags"),
+            ),
             org.id,
-            contact_id,
-            rt.clock.now(),
-            name,
-            set_name,
-            change.attributes,
-            tags,
-            check_tags(change.add_tags, "add_tags"),
-            check_tags(change.remove_tags, "remove_tags"),
+            by,
+            now,
+            lambda result: entry if isinstance(result, dict) else None,
         )
     )
     if result is None:
@@ -159,13 +189,30 @@ async def do_change_contact(rt: Runtime, org: Organization, raw_id: str, body: b
     return present(result)
 
 
-async def do_erase_contact(rt: Runtime, org: Organization, raw_id: str) -> dict[str, Any]:
-    """Erase the contact, its messages, windows, conversations and media; its consent history stays."""
+async def do_erase_contact(rt: Runtime, org: Organization, raw_id: str, by: Actor) -> dict[str, Any]:
+    """Erase the contact, its messages, windows, conversations, events and media (files too); its consent
+    history stays."""
     contact_id = _contact_id(raw_id)
-    counts = await rt.db.write(store.EraseContact(org.id, contact_id, rt.clock.now()))
-    if counts is None:
+    now = rt.clock.now()
+    # Not the phone number: an erased contact leaves no personal data behind, in the audit log either.
+    erased = await rt.db.write(
+        WithAudit(
+            store.EraseContact(org.id, contact_id, now),
+            org.id,
+            by,
+            now,
+            lambda erased: (
+                None if erased is None else Entry("contact.erase", "contact", contact_id, erased.counts)
+            ),
+        )
+    )
+    if erased is None:
         raise not_found(f"contact {raw_id}")
-    return {"erased": True, **counts}
+    files = media_store(rt.settings, rt.db.keys)
+    for key in erased.storage_keys:
+        if key:  # inbound media never downloaded has no file
+            await files.delete(key)
+    return {"erased": True, **erased.counts}
 
 
 def present(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,14 @@ from typing import Any
 
 import msgspec
 
+from wagate.domain.access import Actor
 from wagate.domain.consent import normalize
 from wagate.domain.policy_settings import PolicySettings, check_policy
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError
 from wagate.services.runtime import Runtime
 from wagate.store import consent as store
+from wagate.store.audit import Entry, WithAudit
 
 MAX_REPLY = 4096  # a WhatsApp text body
 _change_decoder = msgspec.json.Decoder(dict[str, Any])
@@ -28,7 +30,7 @@ async def get_policy(rt: Runtime, org: Organization) -> dict[str, Any]:
     return present(await rt.db.read(lambda conn: store.load_policy(conn, org.id)))
 
 
-async def do_change_policy(rt: Runtime, org: Organization, body: bytes) -> dict[str, Any]:
+async def do_change_policy(rt: Runtime, org: Organization, body: bytes, by: Actor) -> dict[str, Any]:
     """Merge the given keys over the stored ones (a key given as null goes back to its default); nothing
     changes unless the result is valid."""
     try:
@@ -50,7 +52,9 @@ async def do_change_policy(rt: Runtime, org: Organization, body: bytes) -> dict[
     if problems:
         raise ApiError("invalid_request", "; ".join(problems), problems=problems)
     overrides = {key: msgspec.to_builtins(getattr(settings, key)) for key in merged}
-    await rt.db.write(store.SavePolicy(org.id, overrides, rt.clock.now()))
+    now = rt.clock.now()
+    entry = Entry("policy.update", "policy", org.id, {"changed": sorted(change)})
+    await rt.db.write(WithAudit(store.SavePolicy(org.id, overrides, now), org.id, by, now, lambda _: entry))
     rt.policies.put(org.id, settings)
     return present(settings)
 

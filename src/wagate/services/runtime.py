@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from wagate.clock import Clock
+from wagate.domain.access import Caller
 from wagate.domain.policy_settings import PolicySettings
 from wagate.domain.templates import StoredTemplate
-from wagate.domain.tenancy import Organization, PhoneNumber
+from wagate.domain.tenancy import PhoneNumber
 from wagate.services.cache import TtlCache
 from wagate.services.meta_app import MetaApp
 from wagate.services.metrics import Metrics
@@ -45,6 +46,10 @@ class Waker:
     def wake(self, number_id: int) -> None:  # pragma: no cover - replaced by the dispatcher
         return None
 
+    def number_changed(self, number: PhoneNumber) -> None:  # pragma: no cover - replaced by the dispatcher
+        """The number's rate or upstream changed in this process: its lane follows at once."""
+        return None
+
 
 @dataclass
 class Runtime:
@@ -59,7 +64,7 @@ class Runtime:
     redis: aioredis.Redis | None = None
     meta_app: MetaApp = field(default_factory=lambda: MetaApp("", ""))
     waker: Waker = field(default_factory=Waker)
-    tokens: TtlCache[str, Organization] = field(default_factory=lambda: TtlCache(5.0))
+    tokens: TtlCache[str, Caller] = field(default_factory=lambda: TtlCache(5.0))
     numbers: TtlCache[int, PhoneNumber] = field(default_factory=lambda: TtlCache(2.0))
     templates: TtlCache[tuple[int, str, str], StoredTemplate | None] = field(
         default_factory=lambda: TtlCache(5.0)

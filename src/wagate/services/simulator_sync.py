@@ -84,3 +84,15 @@ async def account_changed(rt: Runtime, org_id: int) -> None:
         return
     for account in await rt.db.read(lambda conn: sql.simulated_accounts(conn, org_id=org_id)):
         simulator.sync_account(account.waba_id, tier_limit(account.messaging_tier))
+
+
+async def number_added(rt: Runtime, waba_id: int) -> None:
+    """A number of the account moved to the simulator (added, or its upstream changed): the simulator
+    learns the account's messaging limit and templates, as at start-up."""
+    simulator = rt.simulator
+    if simulator is None:
+        return
+    for account in await rt.db.read(lambda conn: sql.simulated_accounts(conn, waba_id=waba_id)):
+        simulator.sync_account(account.waba_id, tier_limit(account.messaging_tier))
+        for template in await _templates_of(rt, account.waba_id):
+            _tell(simulator, template)

@@ -11,9 +11,11 @@ import logging
 from typing import Any
 
 from wagate.domain import template_lifecycle as lifecycle
+from wagate.domain.access import Actor
 from wagate.services import simulator_sync
 from wagate.services.runtime import Runtime
 from wagate.store import template_lifecycle as sql
+from wagate.store.audit import Entry, WithAudit
 from wagate.store.templates import TemplateRow
 
 log = logging.getLogger(__name__)
@@ -46,10 +48,17 @@ async def do_set_template_quality(rt: Runtime, template: TemplateRow, raw_score:
     return answer
 
 
-async def do_unpause_template(rt: Runtime, template: TemplateRow) -> dict[str, Any]:
+async def do_unpause_template(rt: Runtime, template: TemplateRow, by: Actor) -> dict[str, Any]:
     """Meta's `POST /{template_id}/unpause`: a paused template is approved again at once."""
     lifecycle.check_unpause(template.status)
-    if not await rt.db.write(sql.UnpauseTemplate(template.id, rt.clock.now())):
+    now = rt.clock.now()
+    entry = Entry("template.unpause", "template", template.id, {"name": template.name})
+    unpaused = await rt.db.write(
+        WithAudit(
+            sql.UnpauseTemplate(template.id, now), template.org_id, by, now, lambda ok: entry if ok else None
+        )
+    )
+    if not unpaused:
         raise lifecycle.not_paused("APPROVED")  # unpaused meanwhile, by its pause's end
     await _changed(rt, [template.id])
     return {"success": True}

@@ -14,12 +14,14 @@ from urllib.parse import quote
 
 from wagate.domain import template_lifecycle as lifecycle
 from wagate.domain import template_rules as rules
+from wagate.domain.access import Actor
 from wagate.domain.tenancy import Organization
 from wagate.errors import GraphError, invalid_parameter, unknown_object
 from wagate.services import cloud_templates, simulator_sync
 from wagate.services.runtime import Runtime
 from wagate.store import template_lifecycle as lifecycle_sql
 from wagate.store import templates as sql
+from wagate.store.audit import Entry, RecordAudit, WithAudit
 from wagate.store.db import Database
 from wagate.store.templates import TemplateFilter, TemplateRow
 
@@ -51,13 +53,33 @@ async def access_template(rt: Runtime, org: Organization, raw_id: str) -> Templa
     return template
 
 
-async def do_create_template(rt: Runtime, org: Organization, waba_id: int, body: Any) -> dict[str, Any]:
+def _created(draft: rules.TemplateDraft, template_id: object) -> Entry:
+    detail = {"name": draft.name, "language": draft.language, "category": draft.category}
+    return Entry("template.create", "template", str(template_id), detail)
+
+
+async def do_create_template(
+    rt: Runtime, org: Organization, waba_id: int, body: Any, by: Actor
+) -> dict[str, Any]:
     draft = rules.check_template_create(body)
     cloud = await cloud_templates.cloud_of(rt, waba_id)
+    now = rt.clock.now()
     if cloud is not None:
-        return await cloud_templates.do_create_at_meta(rt, cloud, org, waba_id, draft, body)
-    job = sql.InsertTemplate(org.id, waba_id, draft, rt.clock.now(), rules.TEMPLATE_LIMIT)
-    result = await rt.db.write(job)
+        created = await cloud_templates.do_create_at_meta(rt, cloud, org, waba_id, draft, body)
+        # Meta holds the template; there is no local change for the audit row to commit with.
+        entry = _created(draft, created.get("id"))
+        await rt.db.write(
+            RecordAudit(
+                org.id, by.name, entry.action, entry.target_type, entry.target_id, now, entry.detail, by.ip
+            )
+        )
+        return created
+    job = sql.InsertTemplate(org.id, waba_id, draft, now, rules.TEMPLATE_LIMIT)
+    result = await rt.db.write(
+        WithAudit(
+            job, org.id, by, now, lambda result: _created(draft, result) if isinstance(result, int) else None
+        )
+    )
     for purged in job.purged:
         await simulator_sync.template_changed(rt, purged)
     if isinstance(result, sql.NameHeld):
@@ -73,13 +95,19 @@ async def do_create_template(rt: Runtime, org: Organization, waba_id: int, body:
     return {"id": str(result), "status": "PENDING", "category": draft.category}
 
 
-async def do_edit_template(rt: Runtime, template: TemplateRow, body: Any) -> dict[str, Any]:
+async def do_edit_template(rt: Runtime, template: TemplateRow, body: Any, by: Actor) -> dict[str, Any]:
     edit = rules.check_template_edit(body, template.status, template.category, template.parameter_format)
     cloud = await cloud_templates.cloud_of(rt, template.waba_id)
     if cloud is not None:
         await cloud_templates.edit_at_meta(cloud, template, body)
-    job = sql.EditTemplate(template.id, edit, rt.clock.now(), at_meta=cloud is not None)
-    refused = await rt.db.write(job)
+    now = rt.clock.now()
+    job = sql.EditTemplate(template.id, edit, now, at_meta=cloud is not None)
+    entry = Entry(
+        "template.edit", "template", template.id, {"name": template.name, "language": template.language}
+    )
+    refused = await rt.db.write(
+        WithAudit(job, template.org_id, by, now, lambda refused: entry if refused is None else None)
+    )
     if refused is not None:
         raise lifecycle.edit_limit_reached(refused)
     rt.templates.clear()
@@ -105,7 +133,7 @@ async def do_set_template_status(
 
 
 async def do_delete_templates(
-    rt: Runtime, waba_id: int, name: str | None, hsm_id: str | None
+    rt: Runtime, org: Organization, waba_id: int, name: str | None, hsm_id: str | None, by: Actor
 ) -> dict[str, Any]:
     if not name:
         raise invalid_parameter("name: the template name is required")
@@ -122,8 +150,14 @@ async def do_delete_templates(
         lifecycle.check_deletable(name, [(t.language, t.status) for t in found])
     else:
         await cloud_templates.delete_at_meta(cloud, waba_id, name, template_id)
-    job = lifecycle_sql.DeleteTemplates(waba_id, name, rt.clock.now(), template_id)
-    deleted = await rt.db.write(job)
+    now = rt.clock.now()
+    job = lifecycle_sql.DeleteTemplates(waba_id, name, now, template_id)
+    target = None if template_id is None else str(template_id)
+    entry = Entry("template.delete", "template", target, {"name": name, "business_account_id": str(waba_id)})
+    # At Meta the deletion is done already, so it is recorded even when no local row matched.
+    deleted = await rt.db.write(
+        WithAudit(job, org.id, by, now, lambda ids: entry if ids or cloud is not None else None)
+    )
     if not deleted and cloud is None:
         raise GraphError(100, f"name: no template named {name} to delete")
     rt.templates.clear()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber, check_rate
-from wagate.errors import GraphError, auth_error, unknown_object
+from wagate.domain.access import Caller, Scope
+from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber
+from wagate.errors import GraphError, auth_error, token_expired, unknown_object
 from wagate.ids import new_api_token
 from wagate.services.runtime import Runtime
+from wagate.store import access as access_sql
 from wagate.store import tenancy as sql
 from wagate.store.db import Database
 
@@ -38,8 +40,9 @@ SEED_TEMPLATES: list[tuple[str, str, str, list[dict[str, Any]]]] = [
 ]
 
 
-async def authenticate(rt: Runtime, authorization: str | None) -> Organization:
-    """The organization of a bearer token; Meta's error 190 when it is missing, unknown or revoked."""
+async def authenticate(rt: Runtime, authorization: str | None, scope: Scope) -> Caller:
+    """The caller of a bearer token that grants `scope`: Meta's error 190 when the token is missing,
+    unknown, revoked or expired, Meta's permission error 200 (HTTP 403) when it lacks the scope."""
     if not authorization:
         raise GraphError(
             190,
@@ -51,13 +54,25 @@ async def authenticate(rt: Runtime, authorization: str | None) -> Organization:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise auth_error()
-    org = rt.tokens.get(token)
-    if org is None:
-        org = await rt.db.read(lambda conn: sql.org_by_token(conn, token))
-        if org is None:
+    caller = rt.tokens.get(token)
+    if caller is None:
+        caller = await rt.db.read(lambda conn: access_sql.caller_by_token(conn, token))
+        if caller is None:
             raise auth_error()
-        rt.tokens.put(token, org)
-    return org
+        rt.tokens.put(token, caller)
+        # Once per cache period, not per request: "last used" to the minute is what an owner needs.
+        await rt.db.write(access_sql.TouchToken(caller.token_id, rt.clock.now()))
+    now = rt.clock.now()
+    if caller.expired(now):
+        raise token_expired(caller.expires_at or now, now)
+    if not caller.may(scope):
+        raise GraphError(
+            200,
+            f"This token does not have the `{scope.value}` scope",
+            message=f"(#200) Requires the {scope.value} scope, which this access token was not granted",
+            http_status=403,
+        )
+    return caller
 
 
 async def access_phone_number(rt: Runtime, org: Organization, raw_id: str) -> PhoneNumber:
@@ -144,26 +159,6 @@ def do_bootstrap(db: Database, now: float, at_meta: MetaNumber | None = None) ->
     token = new_api_token()
     db.write_now(sql.IssueToken(org.id, "bootstrap", token, now))
     return BootstrapResult(token, number.id, number.waba_id, created)
-
-
-def do_update_rate(db: Database, number_id: int, rate: int) -> PhoneNumber:
-    check_rate(rate)
-    if not db.write_now(sql.UpdateNumberRate(number_id, rate)):
-        raise LookupError(f"no phone number {number_id}")
-    number = db.read_now(lambda conn: sql.number_by_id(conn, number_id))
-    assert number is not None
-    return number
-
-
-def list_tokens(db: Database) -> list[dict[str, Any]]:
-    """Every API token's id, name, organization and first characters; never the token itself."""
-    return db.read_now(sql.tokens_of)
-
-
-def do_revoke_token(db: Database, token_id: int, now: float) -> None:
-    """Revoke a token; requests with it are refused once the token cache forgets it (5 s at most)."""
-    if not db.write_now(sql.RevokeToken(token_id, now)):
-        raise LookupError(f"no active token {token_id}")
 
 
 def list_numbers(db: Database) -> list[PhoneNumber]:

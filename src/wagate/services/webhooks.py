@@ -24,6 +24,7 @@ from wagate.cloudapi.signatures import (
     standard_signature,
 )
 from wagate.cloudapi.webhooks import OBJECT
+from wagate.domain.access import Actor
 from wagate.domain.retry import RetryPolicy
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
@@ -32,6 +33,7 @@ from wagate.services.runtime import Runtime
 from wagate.settings import Settings
 from wagate.store import tenancy as tenancy_sql
 from wagate.store import webhooks as sql
+from wagate.store.audit import Entry, WithAudit
 from wagate.store.db import Database
 from wagate.store.webhooks import ClaimedDelivery, DeliveryOutcome, Subscription
 
@@ -249,7 +251,7 @@ async def list_subscriptions(rt: Runtime, org: Organization) -> list[Subscriptio
 
 
 async def do_create_subscription(
-    rt: Runtime, org: Organization, req: SubscriptionCreate
+    rt: Runtime, org: Organization, req: SubscriptionCreate, by: Actor
 ) -> CreatedSubscription:
     fmt = check_format(req.format)
     numbers = await check_phone_numbers(rt, org, req.phone_number_ids)
@@ -266,25 +268,29 @@ async def do_create_subscription(
     if fmt == "meta":
         verify_token = req.verify_token or secrets.token_urlsafe(24)
         await check_meta_handshake(rt, url, verify_token)
+    now = rt.clock.now()
+    create = sql.CreateSubscription(
+        org.id, url, fmt, secret, verify_token, numbers, event_types, concurrency, now, batch_size
+    )
     sub = await rt.db.write(
-        sql.CreateSubscription(
+        WithAudit(
+            create,
             org.id,
-            url,
-            fmt,
-            secret,
-            verify_token,
-            numbers,
-            event_types,
-            concurrency,
-            rt.clock.now(),
-            batch_size,
+            by,
+            now,
+            lambda sub: Entry(
+                "webhook_subscription.create",
+                "webhook_subscription",
+                sub.id,
+                {"url": sub.url, "format": sub.format, "event_types": sub.event_types},
+            ),
         )
     )
     return CreatedSubscription(sub, secret, verify_token)
 
 
 async def do_update_subscription(
-    rt: Runtime, org: Organization, raw_id: str, patch: SubscriptionPatch
+    rt: Runtime, org: Organization, raw_id: str, patch: SubscriptionPatch, by: Actor
 ) -> Subscription:
     sub = await access_subscription(rt, org, raw_id)
     changes: dict[str, Any] = {}
@@ -310,15 +316,36 @@ async def do_update_subscription(
         )
     if not changes:
         return sub
-    updated = await rt.db.write(sql.UpdateSubscription(org.id, sub.id, changes, rt.clock.now()))
+    now = rt.clock.now()
+    # The fields changed, by name only: a verify token is a secret.
+    entry = Entry("webhook_subscription.update", "webhook_subscription", sub.id, {"changed": sorted(changes)})
+    updated = await rt.db.write(
+        WithAudit(
+            sql.UpdateSubscription(org.id, sub.id, changes, now),
+            org.id,
+            by,
+            now,
+            lambda found: None if found is None else entry,
+        )
+    )
     if updated is None:
         raise not_found("webhook subscription")
     return updated
 
 
-async def do_delete_subscription(rt: Runtime, org: Organization, raw_id: str) -> None:
+async def do_delete_subscription(rt: Runtime, org: Organization, raw_id: str, by: Actor) -> None:
     sub = await access_subscription(rt, org, raw_id)
-    if not await rt.db.write(sql.DeleteSubscription(org.id, sub.id)):
+    entry = Entry("webhook_subscription.delete", "webhook_subscription", sub.id, {"url": sub.url})
+    deleted = await rt.db.write(
+        WithAudit(
+            sql.DeleteSubscription(org.id, sub.id),
+            org.id,
+            by,
+            rt.clock.now(),
+            lambda found: entry if found else None,
+        )
+    )
+    if not deleted:
         raise not_found("webhook subscription")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from wagate.domain.consent import ConsentRecord, current_consents
 from wagate.domain.policy_settings import PolicySettings, parse_policy
+from wagate.store import sealed
 from wagate.store.contacts import search_text_of
 from wagate.store.db import BatchJob, Job
 from wagate.store.events import NewEvent, record_events
@@ -58,7 +59,7 @@ def insert_consents(conn: Connection, new: Sequence[NewConsent], now: float) -> 
             "purpose": c.purpose,
             "action": c.action,
             "source": c.source,
-            "proof": c.proof,
+            "proof": sealed.seal_opt(conn, consents.c.proof, c.proof),
             "message_wamid": c.message_wamid,
             "at": c.at,
             "recorded_at": now,
@@ -120,7 +121,7 @@ class RecordConsents(BatchJob[list[ConsentRecord]]):
         return out
 
 
-def _record(row: Any) -> ConsentRecord:
+def _record(conn: Connection, row: Any) -> ConsentRecord:
     return ConsentRecord(
         id=int(row.id),
         org_id=int(row.org_id),
@@ -128,7 +129,7 @@ def _record(row: Any) -> ConsentRecord:
         purpose=row.purpose,
         action=row.action,
         source=row.source,
-        proof=row.proof,
+        proof=sealed.open_opt(conn, consents.c.proof, row.proof),
         message_wamid=row.message_wamid,
         at=float(row.at),
         recorded_at=float(row.recorded_at),
@@ -149,7 +150,7 @@ _OF_CONTACTS = select(consents).where(
 
 def consent_history(conn: Connection, org_id: int, wa_id: str) -> list[ConsentRecord]:
     """Every record of a contact, oldest first."""
-    return [_record(row) for row in conn.execute(_HISTORY, {"org_id": org_id, "wa_id": wa_id})]
+    return [_record(conn, row) for row in conn.execute(_HISTORY, {"org_id": org_id, "wa_id": wa_id})]
 
 
 def latest_consents(conn: Connection, org_id: int, wa_ids: list[str]) -> dict[tuple[str, str], ConsentRecord]:
@@ -159,7 +160,7 @@ def latest_consents(conn: Connection, org_id: int, wa_ids: list[str]) -> dict[tu
     for start in range(0, len(unique), _CHUNK):
         rows = conn.execute(_OF_CONTACTS, {"org_id": org_id, "wa_ids": unique[start : start + _CHUNK]})
         for row in rows:
-            by_contact.setdefault(row.wa_id, []).append(_record(row))
+            by_contact.setdefault(row.wa_id, []).append(_record(conn, row))
     return {
         (wa_id, purpose): record
         for wa_id, records in by_contact.items()
@@ -200,7 +201,7 @@ class ImportConsents(Job[tuple[int, int]]):
                     "profile_name": None,
                     "attributes": "{}",
                     "tags": "[]",
-                    "search_text": search_text_of(None, wa_id, {}),
+                    "search_text": search_text_of(conn, None, wa_id, {}),
                     "created_at": self.now,
                     "updated_at": self.now,
                 }

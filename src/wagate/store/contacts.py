@@ -9,17 +9,21 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, or_, select, update
 
+from wagate.crypto import blind_index
+from wagate.store import sealed
 from wagate.store.db import Job
 from wagate.store.schema import (
     contacts,
     conversations,
     erasures,
+    events,
     media,
     message_statuses,
     messages,
     outbox,
     phone_numbers,
     service_windows,
+    webhook_deliveries,
 )
 
 Scalar = str | int | float | bool
@@ -29,12 +33,33 @@ _MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 _CHUNK = 500
 
 
-def search_text_of(name: str | None, wa_id: str, attributes: Mapping[str, Scalar]) -> str:
-    """What search matches against: casefolded here because SQLite folds ASCII only."""
+def search_text_of(conn: Connection, name: str | None, wa_id: str, attributes: Mapping[str, Scalar]) -> str:
+    """What search matches against: the blind index of the name, wa_id and attribute values (the
+    values themselves are sealed; see wagate.crypto.blind_index)."""
     parts = [name or "", wa_id]
     for value in attributes.values():
         parts.append(json.dumps(value) if isinstance(value, bool) else str(value))
-    return "\n".join(part.casefold() for part in parts)
+    return blind_index.index_of(sealed.keys_of(conn), parts)
+
+
+def name_index_of(conn: Connection, name: str | None) -> str | None:
+    """The blind index of a profile name alone, as ingest writes it (it does not read the attributes)."""
+    return None if name is None else blind_index.index_of(sealed.keys_of(conn), [name])
+
+
+def _opened(conn: Connection, row: Any) -> dict[str, Any]:
+    contact = dict(row)
+    contact["profile_name"] = sealed.open_opt(conn, contacts.c.profile_name, contact["profile_name"])
+    contact["attributes"] = sealed.open_(conn, contacts.c.attributes, contact["attributes"])
+    return contact
+
+
+def _sealed_values(conn: Connection, name: str | None, attributes: Mapping[str, Scalar]) -> dict[str, Any]:
+    return {
+        "profile_name": sealed.seal_opt(conn, contacts.c.profile_name, name),
+        "attributes": sealed.seal(conn, contacts.c.attributes, _dumps(attributes)),
+        "name_index": None,
+    }
 
 
 def merge_attributes(current: Mapping[str, Scalar], change: Mapping[str, Scalar | None]) -> dict[str, Scalar]:
@@ -66,7 +91,7 @@ def load_contact(conn: Connection, org_id: int, contact_id: int) -> dict[str, An
         .mappings()
         .first()
     )
-    return None if row is None else dict(row)
+    return None if row is None else _opened(conn, row)
 
 
 def list_contacts(
@@ -79,22 +104,33 @@ def list_contacts(
     limit: int,
     offset: int,
 ) -> list[dict[str, Any]]:
-    """Contacts, newest first; `query` is casefolded, `digits` a part of a wa_id."""
+    """Contacts, newest first; `query` matches words (or their starts) of the name and attribute
+    values, or a part of the wa_id; `digits` a part of a wa_id."""
     stmt = select(contacts).where(contacts.c.org_id == org_id)
     if query is not None:
-        matches: list[ColumnElement[bool]] = [
-            contacts.c.search_text.contains(query, autoescape=True),
-            # Contacts ingest wrote or renamed since: their profile name as the database folds it.
-            func.lower(contacts.c.profile_name).contains(query, autoescape=True),
-            contacts.c.wa_id.contains(query, autoescape=True),
-        ]
+        matches: list[ColumnElement[bool]] = [contacts.c.wa_id.contains(query, autoescape=True)]
+        words = blind_index.query_tokens(sealed.keys_of(conn), query)
+        if words:
+            # Every word of the query, under any key of the ring; a contact ingest wrote or renamed
+            # since has its name's tokens in `name_index`.
+            matches.append(
+                and_(
+                    *(
+                        or_(
+                            *(contacts.c.search_text.contains(token) for token in tokens),
+                            *(contacts.c.name_index.contains(token) for token in tokens),
+                        )
+                        for tokens in words
+                    )
+                )
+            )
         if digits:
             matches.append(contacts.c.wa_id.contains(digits, autoescape=True))
         stmt = stmt.where(or_(*matches))
     if tag is not None:
         stmt = stmt.where(_contains(conn, contacts.c.tags, json.dumps(tag, ensure_ascii=False)))
     stmt = stmt.order_by(contacts.c.id.desc()).limit(limit).offset(offset)
-    return [dict(row) for row in conn.execute(stmt).mappings()]
+    return [_opened(conn, row) for row in conn.execute(stmt).mappings()]
 
 
 def _dumps(value: Any) -> str:
@@ -123,10 +159,9 @@ class CreateContact(Job[dict[str, Any] | None]):
             .values(
                 org_id=self.org_id,
                 wa_id=self.wa_id,
-                profile_name=self.name,
-                attributes=_dumps(self.attributes),
+                **_sealed_values(conn, self.name, self.attributes),
                 tags=_dumps(self.tags),
-                search_text=search_text_of(self.name, self.wa_id, self.attributes),
+                search_text=search_text_of(conn, self.name, self.wa_id, self.attributes),
                 created_at=self.now,
                 updated_at=self.now,
             )
@@ -169,10 +204,9 @@ class ChangeContact(Job[dict[str, Any] | str | None]):
             update(contacts)
             .where(contacts.c.org_id == self.org_id, contacts.c.id == self.contact_id)
             .values(
-                profile_name=name,
-                attributes=_dumps(attributes),
+                **_sealed_values(conn, name, attributes),
                 tags=_dumps(tags),
-                search_text=search_text_of(name, row["wa_id"], attributes),
+                search_text=search_text_of(conn, name, row["wa_id"], attributes),
                 updated_at=self.now,
             )
         )
@@ -194,19 +228,26 @@ def _media_ids(content: str) -> set[int]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Erased:
+    counts: dict[str, int]
+    storage_keys: list[str]  # files of the erased media, to delete after the commit ("" for none)
+
+
 @dataclass(slots=True)
-class EraseContact(Job[dict[str, int] | None]):
+class EraseContact(Job[Erased | None]):
     """Erases a contact and what the organization holds about it, keeping consent decisions.
 
     `contact_preferences` and the consent ledger (`consents`) stay: they are the proof of what the
-    customer decided. Returns the counts of rows removed, or None if there is no such contact.
+    customer decided. Events that name the contact go with their webhook deliveries, pending or not.
+    Returns the counts of rows removed and the media files to delete, or None if there is no such contact.
     """
 
     org_id: int
     contact_id: int
     now: float
 
-    def run(self, conn: Connection) -> dict[str, int] | None:
+    def run(self, conn: Connection) -> Erased | None:
         row = load_contact(conn, self.org_id, self.contact_id)
         if row is None:
             return None
@@ -219,8 +260,16 @@ class EraseContact(Job[dict[str, int] | None]):
         message_ids = [int(m.id) for m in found]
         media_ids: set[int] = set()
         for m in found:
-            media_ids |= _media_ids(m.content)
-        counts = {"messages": 0, "statuses": 0, "service_windows": 0, "conversations": 0, "media": 0}
+            media_ids |= _media_ids(sealed.open_(conn, messages.c.content, m.content))
+        counts = {
+            "messages": 0,
+            "statuses": 0,
+            "service_windows": 0,
+            "conversations": 0,
+            "media": 0,
+            "events": 0,
+            "deliveries": 0,
+        }
         for start in range(0, len(message_ids), _CHUNK):
             chunk = message_ids[start : start + _CHUNK]
             counts["statuses"] += conn.execute(
@@ -239,19 +288,23 @@ class EraseContact(Job[dict[str, int] | None]):
         counts["conversations"] = conn.execute(
             delete(conversations).where(conversations.c.org_id == self.org_id, conversations.c.wa_id == wa_id)
         ).rowcount
-        media_list = sorted(media_ids)
-        for start in range(0, len(media_list), _CHUNK):
-            counts["media"] += conn.execute(
-                update(media)
-                .where(
-                    and_(
-                        media.c.org_id == self.org_id,
-                        media.c.id.in_(media_list[start : start + _CHUNK]),
-                        media.c.deleted_at.is_(None),
-                    )
-                )
-                .values(deleted_at=self.now)
+        event_ids = _events_naming(conn, self.org_id, wa_id)
+        for start in range(0, len(event_ids), _CHUNK):
+            chunk = event_ids[start : start + _CHUNK]
+            counts["deliveries"] += conn.execute(
+                delete(webhook_deliveries).where(webhook_deliveries.c.event_id.in_(chunk))
             ).rowcount
+            counts["events"] += conn.execute(delete(events).where(events.c.id.in_(chunk))).rowcount
+        media_list = sorted(media_ids)
+        storage_keys: list[str] = []
+        for start in range(0, len(media_list), _CHUNK):
+            alive = and_(
+                media.c.org_id == self.org_id,
+                media.c.id.in_(media_list[start : start + _CHUNK]),
+                media.c.deleted_at.is_(None),
+            )
+            storage_keys += [str(k) for k in conn.execute(select(media.c.storage_key).where(alive)).scalars()]
+            counts["media"] += conn.execute(update(media).where(alive).values(deleted_at=self.now)).rowcount
         conn.execute(
             delete(contacts).where(contacts.c.org_id == self.org_id, contacts.c.id == self.contact_id)
         )
@@ -260,4 +313,27 @@ class EraseContact(Job[dict[str, int] | None]):
                 org_id=self.org_id, wa_id=wa_id, erased_at=self.now, counts=_dumps(counts)
             )
         )
-        return counts
+        return Erased(counts, storage_keys)
+
+
+def _events_naming(conn: Connection, org_id: int, wa_id: str) -> list[int]:
+    """The organization's events whose payload or Meta value names `wa_id` (as a JSON string): the
+    payloads are sealed, so each is opened here, a page at a time."""
+    needle = json.dumps(wa_id)
+    found: list[int] = []
+    after = 0
+    while True:
+        page = conn.execute(
+            select(events.c.id, events.c.payload, events.c.meta_value)
+            .where(events.c.org_id == org_id, events.c.id > after)
+            .order_by(events.c.id)
+            .limit(_CHUNK)
+        ).all()
+        for e in page:
+            text = sealed.open_(conn, events.c.payload, e.payload)
+            value = sealed.open_opt(conn, events.c.meta_value, e.meta_value) or ""
+            if needle in text or needle in value:
+                found.append(int(e.id))
+        if len(page) < _CHUNK:
+            return found
+        after = int(page[-1].id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from wagate.store import sealed
 from wagate.store.db import Job
 from wagate.store.schema import conversations, messages
 
@@ -60,7 +61,7 @@ def thread_messages(
     rows = conn.execute(
         query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit)
     ).mappings()
-    return [dict(row) for row in rows]
+    return [{**row, "content": sealed.open_(conn, messages.c.content, row["content"])} for row in rows]
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from wagate.crypto.keys import KeyRing
 from wagate.store.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,15 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Owns the engine, the writer thread and the connection used for reads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keys: KeyRing | None = None) -> None:
         self.url = engine_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine = make_engine(self.url)
+        # Every connection carries the key ring, so jobs and reads seal and open where they touch the
+        # columns (`wagate.store.sealed`); without one, nothing can be sealed or opened.
+        self.keys = keys
+        if keys is not None:
+            self.engine.update_execution_options(wagate_keys=keys)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._read_conn: Connection | None = None

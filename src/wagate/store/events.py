@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection
 
+from wagate.store import sealed
 from wagate.store.schema import events
 from wagate.store.sql import insert_rows
 
@@ -45,8 +46,10 @@ def record_events(conn: Connection, new: list[NewEvent]) -> None:
                 "phone_number_id": e.phone_number_id,
                 "waba_id": e.waba_id,
                 "field": e.field,
-                "payload": _encoder.encode(e.payload).decode(),
-                "meta_value": None if e.meta_value is None else _encoder.encode(e.meta_value).decode(),
+                "payload": sealed.seal(conn, events.c.payload, _encoder.encode(e.payload).decode()),
+                "meta_value": None
+                if e.meta_value is None
+                else sealed.seal(conn, events.c.meta_value, _encoder.encode(e.meta_value).decode()),
                 "created_at": e.created_at,
                 "fanned_out": 0,
             }

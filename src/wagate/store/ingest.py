@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy import Connection, delete, select
 
 from wagate.cloudapi.webhooks import StatusEvent, envelope_decoder, value_decoder
+from wagate.store import sealed
 from wagate.store.db import BatchJob, Job
 from wagate.store.ingest_account import AccountChange, apply_account_changes
 from wagate.store.ingest_messages import Inbound, apply_inbound
@@ -68,7 +69,7 @@ class IngestEnvelope(BatchJob[IngestReport]):
                 {
                     "source": e.source,
                     "received_at": e.received_at,
-                    "body": e.body,
+                    "body": sealed.seal_bytes(conn, inbound_events.c.body, e.body),
                     "processed_at": e.received_at,
                 }
                 for e in envelopes

@@ -24,6 +24,7 @@ from wagate.domain.consent import (
 )
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
+from wagate.store import sealed
 from wagate.store.consent import NewConsent, load_policies, record_consents
 from wagate.store.messages import NewMessage, insert_outbound
 from wagate.store.schema import messages
@@ -111,7 +112,7 @@ def _stop_promotions(conn: Connection, candidates: list[KeywordCandidate]) -> di
     if not wanted:
         return {}
     return {
-        row.wamid: _language(row.content)
+        row.wamid: _language(sealed.open_(conn, messages.c.content, row.content))
         for row in conn.execute(_MARKETING_MESSAGES, {"wamids": list(wanted)})
     }
 

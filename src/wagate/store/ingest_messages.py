@@ -12,6 +12,8 @@ from sqlalchemy import Connection, bindparam, select, update
 from wagate.domain.consent import keyword_texts
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
+from wagate.store import sealed
+from wagate.store.contacts import name_index_of
 from wagate.store.events import NewEvent, record_events
 from wagate.store.ingest_consent import KeywordCandidate, apply_keywords
 from wagate.store.media import record_inbound_media
@@ -72,7 +74,8 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
         contact_rows[(number.org_id, wa_id)] = {
             "org_id": number.org_id,
             "wa_id": wa_id,
-            "profile_name": profile.get("name"),
+            "profile_name": sealed.seal_opt(conn, contacts.c.profile_name, profile.get("name")),
+            "name_index": name_index_of(conn, profile.get("name")),
             "user_id": user_id,
             "created_at": now,
             "updated_at": now,
@@ -104,7 +107,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
                 "wa_id": wa_id,
                 "recipient_input": None,
                 "type": kind[:24],
-                "content": _encoder.encode(as_business_sees).decode(),
+                "content": sealed.seal(conn, messages.c.content, _encoder.encode(as_business_sees).decode()),
                 "status": "received",
                 "priority": None,
                 "category": None,
@@ -123,7 +126,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
         if texts is not None:
             keyword_candidates.append(KeywordCandidate(number, wa_id, wamid, at, texts, context_wamid))
     conn.execute(
-        upsert(conn, contacts, ["org_id", "wa_id"], ["profile_name", "updated_at"]),
+        upsert(conn, contacts, ["org_id", "wa_id"], ["profile_name", "name_index", "updated_at"]),
         [r for r in contact_rows.values()],
     )
     with_user_ids = [r for r in contact_rows.values() if r["user_id"]]

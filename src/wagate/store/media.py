@@ -178,29 +178,6 @@ class GiveUpInboundMedia(Job[bool]):
         return bool(result.rowcount)
 
 
-@dataclass(slots=True)
-class ExpireMedia(Job[list[str]]):
-    """Mark up to `limit` media objects created before `cutoff` deleted; returns their storage keys
-    ("" for inbound media never downloaded)."""
-
-    cutoff: float
-    now: float
-    limit: int = 500
-
-    def run(self, conn: Connection) -> list[str]:
-        rows = conn.execute(
-            select(media.c.id, media.c.storage_key)
-            .where(media.c.deleted_at.is_(None), media.c.created_at < self.cutoff)
-            .limit(self.limit)
-        ).all()
-        if not rows:
-            return []
-        conn.execute(
-            update(media).where(media.c.id.in_([int(r.id) for r in rows])).values(deleted_at=self.now)
-        )
-        return [str(r.storage_key) for r in rows]
-
-
 def record_inbound_media(
     conn: Connection,
     org_id: int,

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 
 from wagate.domain.policy import PolicyInput
 from wagate.errors import GraphError
+from wagate.store import sealed
 from wagate.store.db import BatchJob, Job
 from wagate.store.events import record_events
 from wagate.store.schema import (
@@ -141,7 +142,7 @@ def insert_outbound(conn: Connection, new: Sequence[NewMessage]) -> list[int]:
     """
     if not new:
         return []
-    ids = _insert_messages(conn, [_message_row(m) for m in new])
+    ids = _insert_messages(conn, [_message_row(conn, m) for m in new])
     insert_rows(
         conn,
         message_statuses,
@@ -286,7 +287,7 @@ def inbound_message(conn: Connection, org_id: int, number_id: int, wamid: str) -
     ).first()
 
 
-def _message_row(m: NewMessage) -> dict[str, Any]:
+def _message_row(conn: Connection, m: NewMessage) -> dict[str, Any]:
     return {
         "wamid": m.wamid,
         "org_id": m.org_id,
@@ -295,7 +296,7 @@ def _message_row(m: NewMessage) -> dict[str, Any]:
         "wa_id": m.wa_id,
         "recipient_input": m.recipient_input,
         "type": m.type,
-        "content": m.content,
+        "content": sealed.seal(conn, messages.c.content, m.content),
         "status": "accepted",
         "priority": m.priority,
         "category": m.category,
@@ -416,7 +417,7 @@ class ClaimDue(Job[list[Claimed]]):
                     d.wamid,
                     d.wa_id,
                     d.type,
-                    d.content,
+                    sealed.open_(conn, messages.c.content, d.content),
                     d.callback_data,
                     d.context_wamid,
                     upstream_id,
@@ -514,7 +515,13 @@ class SendOutcome(BatchJob[None]):
         if redacted:
             conn.execute(
                 text("UPDATE messages SET content = :content WHERE id = :message_id"),
-                [{"content": o.extra["redacted_content"], "message_id": o.message_id} for o in redacted],
+                [
+                    {
+                        "content": sealed.seal(conn, messages.c.content, o.extra["redacted_content"]),
+                        "message_id": o.message_id,
+                    }
+                    for o in redacted
+                ],
             )
         if retry:
             conn.execute(
@@ -622,6 +629,8 @@ def load_message(conn: Connection, org_id: int, wamid: str) -> dict[str, Any] | 
     )
     if row is None:
         return None
+    message = dict(row)
+    message["content"] = sealed.open_(conn, messages.c.content, message["content"])
     history = (
         conn.execute(
             select(
@@ -647,7 +656,7 @@ def load_message(conn: Connection, org_id: int, wamid: str) -> dict[str, Any] | 
         .first()
     )
     return {
-        "message": dict(row),
+        "message": message,
         "history": [dict(h) for h in history],
         "outbox": dict(attempts) if attempts else None,
     }

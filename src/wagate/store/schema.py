@@ -55,6 +55,9 @@ business_accounts = Table(
     Column("created_at", Float, nullable=False),
     # The `cloud` upstream's credential for this account (Meta's system-user token).
     Column("access_token", Text),
+    Column("app_secret", Text),  # sealed, as the token; never returned
+    Column("meta_app_id", String),
+    Column("subscribed_at", Float),  # when the Meta app was subscribed to the account's webhooks
 )
 
 phone_numbers = Table(
@@ -69,6 +72,13 @@ phone_numbers = Table(
     Column("upstream", String(20), nullable=False),
     Column("rate", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
+    # As last read from Meta (or the simulator): `numbers refresh`.
+    Column("messaging_tier", String(20)),
+    Column("quality_rating", String(10)),
+    Column("name_status", String(30)),
+    Column("code_verification_status", String(30)),
+    Column("registered_at", Float),
+    Column("platform_type", String(20)),
 )
 
 api_tokens = Table(
@@ -81,6 +91,9 @@ api_tokens = Table(
     Column("prefix", String(12), nullable=False),
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
+    Column("scopes", Text),  # JSON list: send | read | manage; NULL for tokens older than scopes (all)
+    Column("expires_at", Float),
+    Column("last_used_at", Float),
 )
 
 templates = Table(
@@ -122,15 +135,17 @@ contacts = Table(
     Column("id", RowId, primary_key=True, autoincrement=True),
     Column("org_id", ForeignKey("organizations.id"), nullable=False),
     Column("wa_id", String(32), nullable=False),
-    Column("profile_name", String(200)),
+    Column("profile_name", Text),  # sealed (encryption at rest), so longer than the name
     Column("user_id", String(140)),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("attributes", Text, nullable=False, server_default="{}"),  # JSON object of scalars
     Column("tags", Text, nullable=False, server_default="[]"),  # JSON list of strings
-    # Name, wa_id and attribute values, casefolded in Python: SQLite's LOWER and LIKE fold ASCII only.
-    # NULL for contacts only ingest has written.
+    # The blind index of the name, wa_id and attribute values (wagate.crypto.blind_index): keyed
+    # hashes of their words and word starts. NULL for contacts only ingest has written.
     Column("search_text", Text),
+    # The blind index of the profile name alone, as ingest writes it with the name.
+    Column("name_index", Text),
     UniqueConstraint("org_id", "wa_id"),
 )
 
@@ -321,6 +336,8 @@ webhook_deliveries = Table(
     UniqueConstraint("subscription_id", "event_id"),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_subscription", "subscription_id", "state", "next_attempt_at"),
+    # An event's deliveries, for retention and erasure (which delete events with their deliveries).
+    Index("ix_deliveries_event", "event_id"),
 )
 
 media = Table(
@@ -379,6 +396,27 @@ erasures = Table(
     Column("counts", Text, nullable=False),
 )
 
+# Per organization, how long messages and media are kept (docs/security.md): days, or NULL for the default
+# (messages forever; media for the deployment's `media_retention`). No row: both defaults.
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("org_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("message_retention_days", Integer),
+    Column("media_retention_days", Integer),
+    Column("updated_at", Float, nullable=False),
+)
+
+# What each run of the retention worker deleted, per organization (the rows themselves are gone).
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("counts", Text, nullable=False),
+)
+
 # The consent ledger: every opt-in and opt-out of a contact, per purpose, with where it came from and its
 # proof. Never erased: it is what shows that a message was wanted (or that it was not sent).
 consents = Table(
@@ -431,4 +469,47 @@ marketing_sends = Table(
     Column("wa_id", String(32), nullable=False),
     Column("at", Float, nullable=False),
     Index("ix_marketing_sends_contact", "org_id", "wa_id", "at"),
+)
+
+# Encryption at rest: per key that may have sealed values here, a known value sealed with it. Start-up
+# opens each with the configured keys, so a missing or wrong key stops wagate before it writes.
+key_checks = Table(
+    "key_checks",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("sealed", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# Who changed what, per organization: token issues, subscriptions, templates, policy, contacts, logins.
+# `detail` is a JSON object that never holds a secret.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("actor", String(120), nullable=False),  # token:12 | cli | operator:3 | ...
+    Column("action", String(60), nullable=False),  # token.issue | template.create | login.failure | ...
+    Column("target_type", String(40)),
+    Column("target_id", String(120)),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Column("ip", String(64)),
+    Index("ix_audit_log_org", "org_id", "at"),
+)
+
+# People who log in (the operator inbox): password (scrypt) and an optional TOTP second factor.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("org_id", BigInteger, nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_secret", Text),
+    Column("totp_enabled", SmallInteger, nullable=False, server_default="0"),
+    Column("last_totp_step", BigInteger),  # the last accepted code's time step: each code works once
+    Column("locked_until", Float),  # logins refused until then, after repeated failures
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("org_id", "email"),
 )

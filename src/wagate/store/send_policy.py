@@ -17,10 +17,12 @@ from sqlalchemy import Connection, bindparam, func, select
 
 from wagate.domain.policy import DAY, WEEK, PolicyInput, check_send_policy, frequency_refusal, tier_refusal
 from wagate.errors import GraphError
+from wagate.store import sealed
 from wagate.store.consent import latest_consents
 from wagate.store.schema import (
     consents,
     marketing_sends,
+    messages,
     phone_numbers,
     service_windows,
     templates,
@@ -203,7 +205,7 @@ def template_statuses(
         return {}
     wanted: dict[int, tuple[str, str]] = {}
     for d in details:
-        content = _template_decoder.decode(d.content)
+        content = _template_decoder.decode(sealed.open_(conn, messages.c.content, d.content))
         language = content.get("language")
         code = language.get("code") if isinstance(language, dict) else None
         wanted[d.id] = (str(content.get("name", "")), str(code or ""))

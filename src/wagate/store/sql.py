@@ -93,7 +93,7 @@ def rows_in(
 
 
 # Keys of the transaction-scoped advisory locks that keep a periodic job to one worker at a time.
-_SINGLETON_KEYS = {"quality": 7_301_001}
+_SINGLETON_KEYS = {"quality": 7_301_001, "retention": 7_301_002}
 
 
 def first_to_run(conn: Connection, job: str) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from wagate.domain import template_lifecycle as lifecycle
 from wagate.domain.template_rules import TemplateDraft, TemplateEdit
+from wagate.store import sealed
 from wagate.store.db import Job
 from wagate.store.events import NewEvent, record_events
 from wagate.store.schema import (
@@ -376,7 +377,7 @@ def last_status_reason(conn: Connection, template: TemplateRow) -> str | None:
         .limit(500)
     )
     for (raw,) in rows:
-        value = json.loads(raw) if raw else {}
+        value = json.loads(sealed.open_(conn, events.c.meta_value, raw)) if raw else {}
         if value.get("message_template_id") == template.id:
             reason = value.get("reason")
             return None if reason is None else str(reason)

@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from wagate.domain.templates import StoredTemplate
 from wagate.domain.tenancy import Organization, PhoneNumber
 from wagate.ids import hash_token, new_graph_id
+from wagate.store import sealed
 from wagate.store.db import Job
+from wagate.store.number_lifecycle import is_registered
 from wagate.store.schema import (
     api_tokens,
     business_accounts,
@@ -70,7 +72,7 @@ class CreateBusinessAccount(Job[int]):
                 org_id=self.org_id,
                 name=self.name,
                 created_at=self.now,
-                access_token=self.access_token,
+                access_token=sealed.seal_opt(conn, business_accounts.c.access_token, self.access_token),
             )
         )
         return waba_id
@@ -139,21 +141,6 @@ class IssueToken(Job[int]):
 
 
 @dataclass(slots=True)
-class RevokeToken(Job[bool]):
-    """Revoke an active token (of `org_id` when given: an organization revokes only its own)."""
-
-    token_id: int
-    now: float
-    org_id: int | None = None
-
-    def run(self, conn: Connection) -> bool:
-        query = update(api_tokens).where(api_tokens.c.id == self.token_id, api_tokens.c.revoked_at.is_(None))
-        if self.org_id is not None:
-            query = query.where(api_tokens.c.org_id == self.org_id)
-        return bool(conn.execute(query.values(revoked_at=self.now)).rowcount)
-
-
-@dataclass(slots=True)
 class UpdateNumberRate(Job[bool]):
     number_id: int
     rate: int
@@ -209,22 +196,6 @@ def org_by_token(conn: Connection, token: str) -> Organization | None:
     return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)
 
 
-def tokens_of(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(
-            api_tokens.c.id,
-            api_tokens.c.name,
-            api_tokens.c.prefix,
-            api_tokens.c.created_at,
-            api_tokens.c.revoked_at,
-            organizations.c.slug,
-        )
-        .join(organizations, organizations.c.id == api_tokens.c.org_id)
-        .order_by(api_tokens.c.id)
-    ).mappings()
-    return [dict(row) for row in rows]
-
-
 def org_by_slug(conn: Connection, slug: str) -> Organization | None:
     row = conn.execute(select(organizations).where(organizations.c.slug == slug)).first()
     return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)
@@ -240,6 +211,7 @@ def _number(row: Any) -> PhoneNumber:
         row.verified_name,
         row.upstream,
         int(row.rate),
+        is_registered(row.registered_at, row.code_verification_status),
     )
 
 
@@ -294,7 +266,7 @@ def access_token_of(conn: Connection, waba_id: int) -> str | None:
     token = conn.execute(
         select(business_accounts.c.access_token).where(business_accounts.c.id == waba_id)
     ).scalar()
-    return None if token is None else str(token)
+    return sealed.open_opt(conn, business_accounts.c.access_token, token)
 
 
 def graph_object(conn: Connection, object_id: int) -> tuple[str, int] | None:

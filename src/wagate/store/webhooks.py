@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from wagate.store import sealed
 from wagate.store.db import BatchJob, Job
 from wagate.store.schema import events, phone_numbers, webhook_deliveries, webhook_subscriptions
 from wagate.store.sql import insert_ignore
@@ -47,14 +48,14 @@ def _dump_list(values: Sequence[Any] | None) -> str | None:
     return None if values is None else json.dumps(list(values))
 
 
-def _subscription(row: Any) -> Subscription:
+def _subscription(conn: Connection, row: Any) -> Subscription:
     return Subscription(
         id=int(row.id),
         org_id=int(row.org_id),
         url=row.url,
         format=row.format,
-        secret=row.secret,
-        verify_token=row.verify_token,
+        secret=sealed.open_(conn, webhook_subscriptions.c.secret, row.secret),
+        verify_token=sealed.open_opt(conn, webhook_subscriptions.c.verify_token, row.verify_token),
         phone_number_ids=_json_list(row.phone_number_ids),
         event_types=_json_list(row.event_types),
         max_concurrency=int(row.max_concurrency),
@@ -86,8 +87,8 @@ class CreateSubscription(Job[Subscription]):
                 org_id=self.org_id,
                 url=self.url,
                 format=self.format,
-                secret=self.secret,
-                verify_token=self.verify_token,
+                secret=sealed.seal(conn, webhook_subscriptions.c.secret, self.secret),
+                verify_token=sealed.seal_opt(conn, webhook_subscriptions.c.verify_token, self.verify_token),
                 phone_number_ids=_dump_list(self.phone_number_ids),
                 event_types=_dump_list(self.event_types),
                 max_concurrency=self.max_concurrency,
@@ -98,7 +99,7 @@ class CreateSubscription(Job[Subscription]):
             )
             .returning(*webhook_subscriptions.c)
         ).one()
-        return _subscription(row)
+        return _subscription(conn, row)
 
 
 @dataclass(slots=True)
@@ -117,6 +118,12 @@ class UpdateSubscription(Job[Subscription | None]):
                 values[name] = _dump_list(values[name])
         if "active" in values:
             values["active"] = int(values["active"])
+        if "secret" in values:
+            values["secret"] = sealed.seal(conn, webhook_subscriptions.c.secret, values["secret"])
+        if "verify_token" in values:
+            values["verify_token"] = sealed.seal_opt(
+                conn, webhook_subscriptions.c.verify_token, values["verify_token"]
+            )
         row = conn.execute(
             update(webhook_subscriptions)
             .where(
@@ -126,7 +133,7 @@ class UpdateSubscription(Job[Subscription | None]):
             .values(**values, updated_at=self.now)
             .returning(*webhook_subscriptions.c)
         ).first()
-        return None if row is None else _subscription(row)
+        return None if row is None else _subscription(conn, row)
 
 
 @dataclass(slots=True)
@@ -155,7 +162,7 @@ def subscriptions_of(conn: Connection, org_id: int | None) -> list[Subscription]
     query = select(webhook_subscriptions).order_by(webhook_subscriptions.c.id)
     if org_id is not None:
         query = query.where(webhook_subscriptions.c.org_id == org_id)
-    return [_subscription(row) for row in conn.execute(query)]
+    return [_subscription(conn, row) for row in conn.execute(query)]
 
 
 def subscription_by_id(conn: Connection, org_id: int, subscription_id: int) -> Subscription | None:
@@ -164,7 +171,7 @@ def subscription_by_id(conn: Connection, org_id: int, subscription_id: int) -> S
             webhook_subscriptions.c.id == subscription_id, webhook_subscriptions.c.org_id == org_id
         )
     ).first()
-    return None if row is None else _subscription(row)
+    return None if row is None else _subscription(conn, row)
 
 
 # -- fan-out ----------------------------------------------------------------------------------------
@@ -222,7 +229,7 @@ class FanOut(Job[FanOutReport]):
                 webhook_subscriptions.c.org_id.in_(org_ids), webhook_subscriptions.c.active == 1
             )
         ):
-            subs.setdefault(int(sub.org_id), []).append(_subscription(sub))
+            subs.setdefault(int(sub.org_id), []).append(_subscription(conn, sub))
         filtered = {n for group in subs.values() for s in group for n in s.phone_number_ids or ()}
         number_wabas: dict[int, int] = {}
         if filtered:
@@ -368,7 +375,7 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
                 subscription_id=int(r.subscription_id),
                 url=r.url,
                 format=r.format,
-                secret=r.secret,
+                secret=sealed.open_(conn, webhook_subscriptions.c.secret, r.secret),
                 attempts=int(r.attempts),
                 event_id=r.event_id,
                 event_type=r.type,
@@ -377,8 +384,8 @@ class ClaimDeliveries(Job[list[ClaimedDelivery]]):
                 phone_number_id=None if r.phone_number_id is None else int(r.phone_number_id),
                 waba_id=_first_int(r.waba_id, r.number_waba_id),
                 field=r.field,
-                payload=r.payload,
-                meta_value=r.meta_value,
+                payload=sealed.open_(conn, events.c.payload, r.payload),
+                meta_value=sealed.open_opt(conn, events.c.meta_value, r.meta_value),
                 batch_size=int(r.batch_size),
             )
             for r in rows

@@ -65,7 +65,12 @@ class CloudUpstream:
                 body = await resp.read()
                 retry_after = _retry_after(resp.headers.get("Retry-After"))
                 status = resp.status
-        except (aiohttp.ClientConnectorError, UnsafeTarget) as exc:
+        except UnsafeTarget as exc:
+            # A configuration fault, not an outage: say so where the operator looks (the outbox keeps
+            # only the error's title). Nothing was sent: safe to try again once the name is fixed.
+            log.error("the Graph API base URL is refused: %s", exc)
+            raise UpstreamError(131016, f"could not connect to the Graph API: {exc}") from exc
+        except aiohttp.ClientConnectorError as exc:
             # Nothing reached Meta: safe to try again.
             raise UpstreamError(131016, f"could not connect to the Graph API: {exc}") from exc
         except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
@@ -144,6 +149,45 @@ class CloudUpstream:
         return await self._request(
             "DELETE", f"{self.base}/{waba_id}/message_templates", waba_id, params=params
         )
+
+    async def subscribe_app(self, waba_id: int) -> dict[str, Any]:
+        """`POST /{waba_id}/subscribed_apps`: the token's Meta app gets the account's webhooks."""
+        return await self._request("POST", f"{self.base}/{waba_id}/subscribed_apps", waba_id)
+
+    async def unsubscribe_app(self, waba_id: int) -> dict[str, Any]:
+        """`DELETE /{waba_id}/subscribed_apps`."""
+        return await self._request("DELETE", f"{self.base}/{waba_id}/subscribed_apps", waba_id)
+
+    # -- a number's lifecycle at Meta (relayed as the caller sent it; Meta's answer comes back) ----------
+    async def request_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", f"{self.base}/{number.id}/request_code", number, json=params)
+
+    async def verify_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", f"{self.base}/{number.id}/verify_code", number, json=params)
+
+    async def register(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", f"{self.base}/{number.id}/register", number, json=params)
+
+    async def deregister(self, number: NumberRef) -> dict[str, Any]:
+        return await self._call("POST", f"{self.base}/{number.id}/deregister", number)
+
+    async def update_number(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
+        """`POST /{phone_number_id}` with `pin` and/or `new_display_name`."""
+        return await self._call("POST", f"{self.base}/{number.id}", number, json=params)
+
+    async def business_profile(self, number: NumberRef, fields: str | None) -> dict[str, Any]:
+        params = {"fields": fields} if fields else {}
+        url = f"{self.base}/{number.id}/whatsapp_business_profile"
+        return await self._call("GET", url, number, params=params)
+
+    async def update_business_profile(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self.base}/{number.id}/whatsapp_business_profile"
+        return await self._call("POST", url, number, json=params)
+
+    async def number_fields(self, number: NumberRef, fields: str | None) -> dict[str, Any]:
+        """`GET /{phone_number_id}[?fields=...]`: the number as Meta describes it."""
+        params = {"fields": fields} if fields else {}
+        return await self._call("GET", f"{self.base}/{number.id}", number, params=params)
 
 
 class MetaRefusal(UpstreamError):

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.domain.access import Scope
 from wagate.services import messages as message_service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
@@ -23,7 +24,8 @@ def _error(code: int | None, title: str | None, details: str | None) -> dict[str
 async def get_message(request: Request) -> Response:
     """A message with its current status, its status history and any error."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
+    org = caller.org
     found = await message_service.access_message(rt, org, request.path_params["wamid"])
     m = found["message"]
     body: dict[str, Any] = {

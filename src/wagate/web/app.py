@@ -17,12 +17,14 @@ from wagate.errors import WagateError
 from wagate.media.worker import MediaWorker
 from wagate.services import simulator_sync
 from wagate.services.cache import TtlCache
+from wagate.services.encryption import encryption_keys
 from wagate.services.ingest import ingest
 from wagate.services.meta_app import load_meta_app
 from wagate.services.metrics import Metrics
 from wagate.services.runtime import Role, Runtime
 from wagate.settings import Settings
 from wagate.store.db import Database
+from wagate.store.key_checks import check_keys
 from wagate.store.messages import outbox_depths
 from wagate.store.migrate import upgrade
 from wagate.store.tenancy import access_token_of
@@ -30,23 +32,33 @@ from wagate.upstreams.base import Upstream
 from wagate.upstreams.cloud import CloudUpstream
 from wagate.upstreams.simulator import SimulatorUpstream
 from wagate.web import (
+    accounts_api,
     api_v1,
+    audit_api,
     cloud_routes,
     consent_api,
     contacts_api,
     conversations_api,
     media_routes,
     meta_webhooks,
+    number_lifecycle_routes,
+    numbers_api,
+    operators_api,
     ops,
+    organizations_api,
     policy_api,
+    retention_api,
     simulator_routes,
     templates_routes,
+    tokens_api,
     webhooks_api,
 )
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
 from wagate.workers.dispatcher import Dispatcher
+from wagate.workers.key_rotator import KeyRotator
 from wagate.workers.listener import Listener
+from wagate.workers.retention import RetentionWorker
 from wagate.workers.template_reviewer import TemplateReviewer
 from wagate.workers.webhook_sender import WebhookSender
 
@@ -58,7 +70,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, role: Role = R
     (`wagate serve`): processes of a scale-out deployment send through Meta (or the fake Meta)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     clock = clock or clock_from_spec(settings.clock)
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, encryption_keys(settings))
     if role is not Role.ALL and db.is_sqlite:
         raise WagateError(
             "more than one process needs PostgreSQL: set WAGATE_DATABASE_URL=postgresql://… "
@@ -102,6 +114,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, role: Role = R
 async def running(rt: Runtime) -> AsyncIterator[Runtime]:
     """Start the database writer, the upstreams and the dispatcher; stop them in reverse order."""
     upgrade(rt.db)
+    check_keys(rt.db, rt.clock.now())  # a missing or wrong key stops here, before any write
     rt.db.start()
     rt.metrics.watch_queue(lambda: rt.db.read_now(outbox_depths))
     rt.metrics.watch_database(lambda: (rt.db.commits, rt.db.jobs_committed))
@@ -131,8 +144,8 @@ async def running(rt: Runtime) -> AsyncIterator[Runtime]:
 
 @contextlib.asynccontextmanager
 async def workers_running(rt: Runtime) -> AsyncIterator[None]:
-    """The dispatcher, the template reviewer, the webhook sender and media downloads; on PostgreSQL,
-    woken by the API processes' notifications."""
+    """The dispatcher, the template reviewer, the webhook sender, media downloads and retention; on
+    PostgreSQL, woken by the API processes' notifications."""
     dispatcher = Dispatcher(rt)
     rt.waker = dispatcher
     await dispatcher.begin()
@@ -146,9 +159,15 @@ async def workers_running(rt: Runtime) -> AsyncIterator[None]:
     await webhook_sender.begin()
     media_worker = MediaWorker(rt)
     media_worker.start()
+    retention_worker = RetentionWorker(rt)
+    retention_worker.start()
+    key_rotator = KeyRotator(rt)
+    key_rotator.start()
     try:
         yield
     finally:
+        await key_rotator.stop()
+        await retention_worker.stop()
         await media_worker.stop()
         await webhook_sender.shutdown()
         await template_reviewer.stop()
@@ -169,10 +188,19 @@ def create_app(rt: Runtime) -> ASGIApp:
         *consent_api.routes(),
         *policy_api.routes(),
         *webhooks_api.routes(),
+        *retention_api.routes(),
+        *organizations_api.routes(),
+        *accounts_api.routes(),
+        *numbers_api.routes(),
+        *tokens_api.routes(),
+        *audit_api.routes(),
+        *operators_api.routes(),
     ]
     if rt.simulator is not None:
         route_list += simulator_routes.routes()
+        route_list += number_lifecycle_routes.simulator_routes()
     route_list += media_routes.routes()
+    route_list += number_lifecycle_routes.routes()
     route_list += templates_routes.routes()
     route_list += cloud_routes.routes()
 

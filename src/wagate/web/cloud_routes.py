@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.domain.access import Scope
 from wagate.errors import GraphError, unknown_object
 from wagate.media import service as media_service
 from wagate.services import messages as message_service
+from wagate.services import number_lifecycle, tenancy
 from wagate.services import templates as template_service
-from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
-from wagate.store.quality import rating_of
 from wagate.web.errors import json_response
 
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
@@ -38,8 +38,11 @@ async def handle_send(
 ) -> tuple[int, bytes]:
     """`POST /{version}/{phone_number_id}/messages`, shared by the route and the fast path."""
     _check_version(version)
-    org = await tenancy.authenticate(rt, authorization)
+    caller = await tenancy.authenticate(rt, authorization, Scope.SEND)
+    org = caller.org
     number = await tenancy.access_phone_number(rt, org, object_id)
+    if not number.registered:
+        raise GraphError(133010, "Register the number (POST /{version}/{phone_number_id}/register) to send.")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise GraphError(100, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     return await message_service.do_send(rt, org, number, body, key)
@@ -62,7 +65,8 @@ async def get_object(request: Request) -> Response:
     """Read a Graph object (phone number, business account, template) by id."""
     rt: Runtime = request.app.state.rt
     _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
+    org = caller.org
     raw_id = request.path_params["object_id"]
     try:
         object_id = int(raw_id)
@@ -72,19 +76,10 @@ async def get_object(request: Request) -> Response:
     if found is None or found[1] != org.id:
         raise unknown_object(raw_id)
     kind = found[0]
+    fields = request.query_params.get("fields")
     if kind == "phone_number":
         number = await tenancy.access_phone_number(rt, org, raw_id)
-        quality = await rt.db.read(lambda conn: rating_of(conn, org.id))
-        body: dict[str, Any] = {
-            "verified_name": number.verified_name,
-            "display_phone_number": number.display_phone_number,
-            "id": str(number.id),
-            "quality_rating": quality,
-            "code_verification_status": "VERIFIED",
-            "platform_type": "CLOUD_API",
-            "throughput": {"level": "HIGH" if number.rate >= 1000 else "STANDARD"},
-            "whatsapp_business_manager_messaging_limit": org.messaging_tier,
-        }
+        body: dict[str, Any] = await number_lifecycle.describe_number(rt, org, number, fields)
     elif kind == "business_account":
         body = {
             "id": raw_id,
@@ -101,7 +96,6 @@ async def get_object(request: Request) -> Response:
         )
     else:
         body = {"id": raw_id}
-    fields = request.query_params.get("fields")
     if fields:
         wanted = {f.strip() for f in fields.split(",")} | {"id"}
         body = {k: v for k, v in body.items() if k in wanted}

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.domain.access import Scope, scope_of
 from wagate.services import conversations as service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
@@ -15,7 +16,8 @@ from wagate.web.errors import json_response
 async def list_conversations(request: Request) -> Response:
     """Conversations, newest activity first; `state=pending` is the queue, longest waiting first."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
+    org = caller.org
     params = request.query_params
     limit, offset = service.check_page(params.get("limit"), params.get("offset"))
     data = await service.list_conversations(
@@ -26,7 +28,10 @@ async def list_conversations(request: Request) -> Response:
 
 async def get_conversation(request: Request) -> Response:
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(
+        rt, request.headers.get("authorization"), scope_of(request.method, Scope.SEND)
+    )
+    org = caller.org
     if request.method == "PATCH":
         body = await service.do_change_conversation(rt, org, request.path_params["id"], await request.body())
         return json_response(body)
@@ -38,7 +43,8 @@ async def get_conversation(request: Request) -> Response:
 async def conversation_messages(request: Request) -> Response:
     """The conversation's messages, newest first; page with `before=<created_at>`."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
+    org = caller.org
     limit, _ = service.check_page(request.query_params.get("limit"), None)
     data = await service.conversation_messages(
         rt, org, request.path_params["id"], limit, request.query_params.get("before")

@@ -19,6 +19,10 @@ def json_response(body: object, status: int = 200) -> Response:
     return Response(_encoder.encode(body), status_code=status, media_type="application/json")
 
 
+# Graph errors that /api/v1 names in its own words: a refused token, a missing scope.
+_API_CODES = {190: "unauthorized", 200: "forbidden"}
+
+
 def _is_api_v1(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -31,7 +35,8 @@ def render_error(request: Request, exc: Exception) -> Response:
         return json_response(graph.to_body(), 409)
     if isinstance(exc, GraphError):
         if _is_api_v1(request):
-            api = ApiError(f"graph_{exc.code}", exc.details or exc.message, http_status=exc.http_status)
+            code = _API_CODES.get(exc.code, f"graph_{exc.code}")
+            api = ApiError(code, exc.details or exc.message, http_status=exc.http_status)
             return json_response(api.to_body(), exc.http_status)
         return json_response(exc.to_body(), exc.http_status)
     if isinstance(exc, ApiError):

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.domain.access import Scope
 from wagate.errors import GraphError, invalid_parameter, missing_parameter
 from wagate.media import rules, service
 from wagate.media.urls import DOWNLOAD_PREFIX
@@ -44,7 +45,8 @@ async def upload_media(request: Request) -> Response:
     """Upload a file (Meta's `POST /{version}/{phone_number_id}/media`, multipart/form-data)."""
     rt: Runtime = request.app.state.rt
     _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.SEND)
+    org = caller.org
     number = await tenancy.access_phone_number(rt, org, request.path_params["object_id"])
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise invalid_parameter("The request body must be multipart/form-data.")
@@ -78,7 +80,8 @@ async def delete_media(request: Request) -> Response:
     """Delete media (Meta's `DELETE /{version}/{media_id}[?phone_number_id=]`)."""
     rt: Runtime = request.app.state.rt
     _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.SEND)
+    org = caller.org
     await service.do_delete(
         rt, org, request.path_params["object_id"], request.query_params.get("phone_number_id")
     )
@@ -88,7 +91,8 @@ async def delete_media(request: Request) -> Response:
 async def download_media(request: Request) -> Response:
     """The bytes behind a URL from `GET /{version}/{media_id}`: signed, expiring, bearer token required."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
+    org = caller.org
     data, mime = await service.download(
         rt,
         org,

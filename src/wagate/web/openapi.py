@@ -76,7 +76,8 @@ OPENAPI: dict[str, Any] = {
             ),
             "delete": _op("Delete media (optional phone_number_id)", tag="Cloud API"),
             "post": _op(
-                "Edit a template: category, components and/or message_send_ttl_seconds; answers "
+                "Edit a template: category, components and/or message_send_ttl_seconds; for a phone "
+                "number: set the two-step pin or ask for a new_display_name; answers "
                 '{"success": true}',
                 tag="Templates",
                 body=True,
@@ -95,6 +96,38 @@ OPENAPI: dict[str, Any] = {
             ),
             "delete": _op(
                 "Delete templates by name (every language), or one with hsm_id and name", tag="Templates"
+            ),
+        },
+        "/{version}/{phone_number_id}/request_code": {
+            "post": _op(
+                "Ask Meta to send the number a verification code: code_method SMS or VOICE, language",
+                tag="Phone numbers",
+                body=True,
+            )
+        },
+        "/{version}/{phone_number_id}/verify_code": {
+            "post": _op("Give Meta the 6-digit code the number received", tag="Phone numbers", body=True)
+        },
+        "/{version}/{phone_number_id}/register": {
+            "post": _op(
+                "Register the verified number: messaging_product whatsapp, the 6-digit two-step pin, "
+                "optionally data_localization_region",
+                tag="Phone numbers",
+                body=True,
+            )
+        },
+        "/{version}/{phone_number_id}/deregister": {
+            "post": _op(
+                "Deregister the number: its sends are refused (133010) until registered", tag="Phone numbers"
+            )
+        },
+        "/{version}/{phone_number_id}/whatsapp_business_profile": {
+            "get": _op("The business profile Meta keeps (optional fields)", tag="Phone numbers"),
+            "post": _op(
+                "Change the business profile: about, address, description, email, websites, vertical, "
+                "profile_picture_handle (messaging_product whatsapp)",
+                tag="Phone numbers",
+                body=True,
             ),
         },
         "/v1/media/download/{media_id}": {
@@ -133,6 +166,29 @@ OPENAPI: dict[str, Any] = {
                 "its consent history (user preferences) is kept and the erasure recorded",
                 tag="Contacts",
             ),
+        },
+        "/api/v1/retention": {
+            "get": _op(
+                "How long the organization keeps messages and media (days; null: messages forever, media "
+                "the deployment's default), and the effective periods",
+                tag="Retention",
+            ),
+            "patch": _op(
+                "Change message_retention_days and/or media_retention_days (1 to 3650, or null for the "
+                "default); consent records are never deleted by retention",
+                tag="Retention",
+                body=True,
+            ),
+        },
+        "/api/v1/retention/runs": {
+            "get": _op(
+                "What each run of the retention worker deleted (counts), newest first", tag="Retention"
+            )
+        },
+        "/api/v1/erasures": {
+            "get": _op(
+                "Contacts erased on request: wa_id, when, counts of what went; newest first", tag="Retention"
+            )
         },
         "/api/v1/webhooks/subscriptions": {
             "get": _op("Webhook subscriptions of the organization", tag="Webhooks"),
@@ -183,8 +239,119 @@ OPENAPI: dict[str, Any] = {
             "get": _op("Simulator: injected fault probabilities", tag="Simulator"),
             "put": _op("Simulator: set injected fault probabilities", tag="Simulator", body=True),
         },
+        "/api/v1/simulator/numbers/{phone_number_id}/verification-code": {
+            "get": _op("The code the simulator sent a simulator number after request_code", tag="Simulator")
+        },
         "/api/v1/simulator/stats": {
             "get": _op("Simulator: what the network has seen, and what it refused by rule", tag="Simulator")
+        },
+        "/api/v1/organization": {
+            "get": _op("The token's organization: name, slug, messaging tier, what it holds", tag="Setup"),
+            "patch": _op("Rename the organization: name (manage)", tag="Setup", body=True),
+        },
+        "/api/v1/business-accounts": {
+            "get": _op("The organization's business accounts; secrets only as set or not", tag="Setup"),
+            "post": _op(
+                "Add a business account: name; for one at Meta meta_waba_id (kept as its id) and "
+                "access_token; app_secret, meta_app_id. Secrets are never returned (manage)",
+                tag="Setup",
+                body=True,
+            ),
+        },
+        "/api/v1/business-accounts/{id}": {
+            "get": _op("One business account", tag="Setup"),
+            "patch": _op(
+                "Change name, access_token, app_secret (null clears), meta_app_id (manage)",
+                tag="Setup",
+                body=True,
+            ),
+            "delete": _op(
+                "Remove an account without numbers or templates; 409 otherwise (manage)", tag="Setup"
+            ),
+        },
+        "/api/v1/business-accounts/{id}/subscribe": {
+            "post": _op(
+                "Subscribe the Meta app to the account's webhooks (Meta's POST subscribed_apps) (manage)",
+                tag="Setup",
+            ),
+            "delete": _op("Unsubscribe it (Meta's DELETE subscribed_apps) (manage)", tag="Setup"),
+        },
+        "/api/v1/numbers": {
+            "get": _op("The organization's business numbers, with how they stand at Meta", tag="Setup"),
+            "post": _op(
+                "Add a number: waba_id, display_phone_number (+country code), meta_phone_number_id (a number "
+                "of an account at Meta), upstream (cloud or simulator), rate (1-1000, default 80), "
+                "verified_name (manage)",
+                tag="Setup",
+                body=True,
+            ),
+        },
+        "/api/v1/numbers/{id}": {
+            "get": _op("One business number", tag="Setup"),
+            "patch": _op(
+                "Change rate, upstream or verified_name; running senders follow (manage)",
+                tag="Setup",
+                body=True,
+            ),
+        },
+        "/api/v1/numbers/{id}/refresh": {
+            "post": _op(
+                "Read the number from Meta (or the simulator): messaging tier, quality rating, name and "
+                "verification status, platform type (manage)",
+                tag="Setup",
+            )
+        },
+        "/api/v1/tokens": {
+            "get": _op(
+                "The organization's API tokens: scopes, state, expiry; never the token (manage)", tag="Access"
+            ),
+            "post": _op(
+                "Issue a token: name, scopes (send, read, manage; none: all), expires_in (seconds or 30d); "
+                "the token is in the answer, once; only scopes the caller has (manage)",
+                tag="Access",
+                body=True,
+            ),
+        },
+        "/api/v1/tokens/{token_id}": {
+            "delete": _op("Revoke one of the organization's tokens (manage)", tag="Access")
+        },
+        "/api/v1/audit": {
+            "get": _op(
+                "The audit log, newest first (order=oldest): since, until (Unix seconds), action, limit, "
+                "after (next_after of the previous page) (manage)",
+                tag="Access",
+            )
+        },
+        "/api/v1/audit/export": {
+            "get": _op(
+                "Every audit row, oldest first: format jsonl or csv; since, until, action (manage)",
+                tag="Access",
+            )
+        },
+        "/api/v1/operators": {
+            "get": _op("The organization's operators (manage)", tag="Access"),
+            "post": _op("Create an operator: email, password (manage)", tag="Access", body=True),
+        },
+        "/api/v1/operators/{operator_id}/totp": {
+            "post": _op(
+                "Begin two-factor enrolment: a new TOTP secret and its otpauth:// URI (manage)", tag="Access"
+            )
+        },
+        "/api/v1/operators/{operator_id}/totp/confirm": {
+            "post": _op(
+                "Turn two-factor login on with a current code: {code} (manage)", tag="Access", body=True
+            )
+        },
+        "/api/v1/login": {
+            "post": {
+                "summary": "An operator's session token (read, send; 12 hours): org, email, password, code",
+                "tags": ["Access"],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {"201": {"description": "Created"}, "401": {"description": "Refused"}},
+            }
         },
         "/healthz": {
             "get": {"summary": "Health", "tags": ["Operations"], "responses": {"200": {"description": "OK"}}}

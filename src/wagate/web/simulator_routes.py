@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.domain.access import Scope, scope_of
 from wagate.errors import ApiError
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
@@ -37,7 +38,8 @@ def _simulator(rt: Runtime) -> SimulatorUpstream:
 async def customer_message(request: Request) -> Response:
     """A simulated customer writes to a business number, replies, presses a button or reacts."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    org = caller.org
     try:
         action = _action_decoder.decode(await request.body())
     except msgspec.DecodeError as exc:
@@ -50,7 +52,8 @@ async def customer_message(request: Request) -> Response:
 async def preferences(request: Request) -> Response:
     """A simulated customer stops or resumes marketing messages from a business number's account."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    org = caller.org
     try:
         action = _preference_decoder.decode(await request.body())
     except msgspec.DecodeError as exc:
@@ -69,7 +72,8 @@ async def messaging_tier(request: Request) -> Response:
     """Meta moves a number's account to another messaging tier (as it does on its own as an account
     grows); wagate hears of it through Meta's webhook and follows."""
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    org = caller.org
     try:
         change = msgspec.json.decode(await request.body(), type=TierChange)
     except msgspec.DecodeError as exc:
@@ -86,7 +90,9 @@ async def messaging_tier(request: Request) -> Response:
 async def faults(request: Request) -> Response:
     """Read (GET) or change (PUT) the probabilities of injected faults."""
     rt: Runtime = request.app.state.rt
-    await tenancy.authenticate(rt, request.headers.get("authorization"))
+    await tenancy.authenticate(
+        rt, request.headers.get("authorization"), scope_of(request.method, Scope.MANAGE)
+    )
     simulator = _simulator(rt)
     if request.method == "PUT":
         try:
@@ -99,7 +105,7 @@ async def faults(request: Request) -> Response:
 async def stats(request: Request) -> Response:
     """What the simulated network has seen: sends accepted, receipts delivered, refusals by rule."""
     rt: Runtime = request.app.state.rt
-    await tenancy.authenticate(rt, request.headers.get("authorization"))
+    await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
     simulator = _simulator(rt)
     return json_response(
         {

@@ -8,6 +8,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wagate.domain.access import Scope
 from wagate.errors import ApiError
 from wagate.services import template_lifecycle, tenancy
 from wagate.services import templates as template_service
@@ -17,7 +18,8 @@ from wagate.web.errors import json_response
 
 async def template_quality(request: Request) -> Response:
     rt: Runtime = request.app.state.rt
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    org = caller.org
     template = await template_service.access_template(rt, org, request.path_params["template_id"])
     try:
         body = json.loads(await request.body() or b"{}")

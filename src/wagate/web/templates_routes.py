@@ -10,10 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.domain.access import Scope, scope_of
 from wagate.errors import invalid_parameter
 from wagate.services import template_lifecycle, tenancy
 from wagate.services import templates as template_service
 from wagate.services.runtime import Runtime
+from wagate.web.callers import actor_of
 from wagate.web.cloud_routes import _check_version
 from wagate.web.errors import json_response
 
@@ -32,16 +34,23 @@ async def message_templates(request: Request) -> Response:
     """List (GET), create (POST) or delete (DELETE) a business account's templates."""
     rt: Runtime = request.app.state.rt
     _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(
+        rt, request.headers.get("authorization"), scope_of(request.method, Scope.MANAGE)
+    )
+    org = caller.org
     waba_id = await template_service.access_business_account(rt, org, request.path_params["waba_id"])
     params = request.query_params
     if request.method == "POST":
         return json_response(
-            await template_service.do_create_template(rt, org, waba_id, await _json_body(request))
+            await template_service.do_create_template(
+                rt, org, waba_id, await _json_body(request), actor_of(request, caller)
+            )
         )
     if request.method == "DELETE":
         return json_response(
-            await template_service.do_delete_templates(rt, waba_id, params.get("name"), params.get("hsm_id"))
+            await template_service.do_delete_templates(
+                rt, org, waba_id, params.get("name"), params.get("hsm_id"), actor_of(request, caller)
+            )
         )
     query = template_service.ListQuery(
         name=params.get("name"),
@@ -60,18 +69,26 @@ async def edit_template(request: Request) -> Response:
     """Edit a template (Meta's `POST /{version}/{template_id}`): category, components, TTL."""
     rt: Runtime = request.app.state.rt
     _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    org = caller.org
     template = await template_service.access_template(rt, org, request.path_params["object_id"])
-    return json_response(await template_service.do_edit_template(rt, template, await _json_body(request)))
+    return json_response(
+        await template_service.do_edit_template(
+            rt, template, await _json_body(request), actor_of(request, caller)
+        )
+    )
 
 
 async def unpause_template(request: Request) -> Response:
     """Meta's `POST /{version}/{template_id}/unpause`."""
     rt: Runtime = request.app.state.rt
     _check_version(request.path_params["version"])
-    org = await tenancy.authenticate(rt, request.headers.get("authorization"))
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    org = caller.org
     template = await template_service.access_template(rt, org, request.path_params["object_id"])
-    return json_response(await template_lifecycle.do_unpause_template(rt, template))
+    return json_response(
+        await template_lifecycle.do_unpause_template(rt, template, actor_of(request, caller))
+    )
 
 
 def routes() -> list[Route]:

@@ -9,12 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wagate.domain.tenancy import Organization
+from wagate.domain.access import Caller, Scope, scope_of
 from wagate.errors import ApiError
 from wagate.services import tenancy
 from wagate.services import webhooks as service
 from wagate.services.runtime import Runtime
 from wagate.store.webhooks import Subscription
+from wagate.web.callers import actor_of
 from wagate.web.errors import json_response
 
 T = TypeVar("T")
@@ -33,9 +34,9 @@ def _decode(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
         raise ApiError("invalid_request", str(exc)) from exc
 
 
-async def _caller(request: Request) -> tuple[Runtime, Organization]:
+async def _caller(request: Request, scope: Scope) -> tuple[Runtime, Caller]:
     rt: Runtime = request.app.state.rt
-    return rt, await tenancy.authenticate(rt, request.headers.get("authorization"))
+    return rt, await tenancy.authenticate(rt, request.headers.get("authorization"), scope)
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -82,11 +83,13 @@ def delivery_json(row: dict[str, Any]) -> dict[str, Any]:
 
 async def subscriptions(request: Request) -> Response:
     """List (GET) or create (POST) the organization's subscriptions; the secret is shown only on creation."""
-    rt, org = await _caller(request)
+    rt, caller = await _caller(request, scope_of(request.method, Scope.MANAGE))
+    org = caller.org
     if request.method == "GET":
         found = await service.list_subscriptions(rt, org)
         return json_response({"data": [subscription_json(sub) for sub in found]})
-    created = await service.do_create_subscription(rt, org, _decode(_create_decoder, await request.body()))
+    req = _decode(_create_decoder, await request.body())
+    created = await service.do_create_subscription(rt, org, req, actor_of(request, caller))
     body = subscription_json(created.subscription)
     body["secret"] = created.secret
     if created.verify_token is not None:
@@ -96,20 +99,23 @@ async def subscriptions(request: Request) -> Response:
 
 async def subscription(request: Request) -> Response:
     """Read (GET), change (PATCH) or remove (DELETE) one subscription."""
-    rt, org = await _caller(request)
+    rt, caller = await _caller(request, scope_of(request.method, Scope.MANAGE))
+    org = caller.org
     raw_id = request.path_params["subscription_id"]
     if request.method == "GET":
         return json_response(subscription_json(await service.access_subscription(rt, org, raw_id)))
     if request.method == "PATCH":
         patch = _decode(_patch_decoder, await request.body())
-        return json_response(subscription_json(await service.do_update_subscription(rt, org, raw_id, patch)))
-    await service.do_delete_subscription(rt, org, raw_id)
+        updated = await service.do_update_subscription(rt, org, raw_id, patch, actor_of(request, caller))
+        return json_response(subscription_json(updated))
+    await service.do_delete_subscription(rt, org, raw_id, actor_of(request, caller))
     return Response(status_code=204)
 
 
 async def replay_subscription(request: Request) -> Response:
     """Send a subscription's dead deliveries (or those since a time, or in a state) again."""
-    rt, org = await _caller(request)
+    rt, caller = await _caller(request, Scope.MANAGE)
+    org = caller.org
     body = await request.body()
     req = _decode(_replay_decoder, body) if body.strip() else service.ReplayRequest()
     count = await service.do_replay_subscription(rt, org, request.path_params["subscription_id"], req)
@@ -118,7 +124,8 @@ async def replay_subscription(request: Request) -> Response:
 
 async def deliveries(request: Request) -> Response:
     """The organization's deliveries, newest first; `next_cursor` pages on."""
-    rt, org = await _caller(request)
+    rt, caller = await _caller(request, Scope.READ)
+    org = caller.org
     limit = _int_param(request, "limit") or DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
         raise ApiError("invalid_parameter", f"limit must be between 1 and {MAX_LIMIT}", parameter="limit")
@@ -136,7 +143,8 @@ async def deliveries(request: Request) -> Response:
 
 async def replay_delivery(request: Request) -> Response:
     """Send one delivery again, due now with its attempts reset."""
-    rt, org = await _caller(request)
+    rt, caller = await _caller(request, Scope.MANAGE)
+    org = caller.org
     row = await service.do_replay_delivery(rt, org, request.path_params["delivery_id"])
     return json_response(delivery_json(row))
 

@@ -25,6 +25,7 @@ from wagate.domain.retry import RetryPolicy
 from wagate.domain.templates import status_refusal
 from wagate.domain.tenancy import PhoneNumber
 from wagate.media.translate import MediaTranslator
+from wagate.services import simulator_sync
 from wagate.services.quality import do_update_quality
 from wagate.services.runtime import Runtime, Waker
 from wagate.store import tenancy as tenancy_sql
@@ -134,7 +135,11 @@ class Lane:
             self.number.id, self.number.display_phone_number, self.number.waba_id, self.number.rate
         )
 
-    def update(self, number: PhoneNumber) -> None:
+    def update(self, number: PhoneNumber, upstream: Upstream | None = None) -> None:
+        """Follow a change of the number: its rate paces the next sends, its upstream takes them."""
+        if upstream is not None and upstream is not self.upstream:
+            self.upstream = upstream
+            self.media = MediaTranslator(self.rt, upstream)
         if number.rate != self.number.rate:
             self.pacer.set_rate(number.rate)
             if self.shared is not None:
@@ -423,11 +428,21 @@ class Dispatcher(Waker, PeriodicWorker):
         self.lanes: dict[int, Lane] = {}
         self.upkeep = Upkeep(rt)
         self._unserved: set[int] = set()
+        # Numbers seen at start-up were told to the simulator then (`simulator_sync.sync_all`).
+        self._looked = False
 
     def wake(self, number_id: int) -> None:
         lane = self.lanes.get(number_id)
         if lane is not None:
             lane.wakeup.set()
+
+    def number_changed(self, number: PhoneNumber) -> None:
+        """Changed here: the lane follows now. Changed elsewhere, or moved to an upstream this process
+        does not run: the next tick (2 s) sees it."""
+        lane = self.lanes.get(number.id)
+        upstream = self.rt.upstreams.get(number.upstream)
+        if lane is not None and upstream is not None:
+            lane.update(number, upstream)
 
     async def begin(self) -> None:
         await self.upkeep.tick()
@@ -439,10 +454,17 @@ class Dispatcher(Waker, PeriodicWorker):
         numbers = await self.rt.db.read(tenancy_sql.all_numbers)
         for number in numbers:
             lane = self.lanes.get(number.id)
-            if lane is not None:
-                lane.update(number)
-                continue
             upstream = self.rt.upstreams.get(number.upstream)
+            if lane is not None and (upstream is not None or number.upstream == lane.number.upstream):
+                moved = number.upstream != lane.number.upstream
+                lane.update(number, upstream)
+                if moved:
+                    await self._simulator_learns(number)
+                continue
+            if lane is not None:
+                # Moved to an upstream this process does not run: its sends wait for a process that does.
+                del self.lanes[number.id]
+                await lane.stop()
             if upstream is None:
                 if number.id not in self._unserved:
                     self._unserved.add(number.id)
@@ -453,8 +475,18 @@ class Dispatcher(Waker, PeriodicWorker):
                         number.upstream,
                     )
                 continue
+            self._unserved.discard(number.id)
+            if self._looked:
+                await self._simulator_learns(number)
             lane = self.lanes[number.id] = Lane(self.rt, number, upstream)
             lane.start()
+        self._looked = True
+
+    async def _simulator_learns(self, number: PhoneNumber) -> None:
+        """A number added or moved to the simulator by another process (`wagate numbers add`): the
+        simulator learns its account's messaging limit and templates before the number sends."""
+        if number.upstream == "simulator":
+            await simulator_sync.number_added(self.rt, number.waba_id)
 
     async def shutdown(self) -> None:
         await self.stop()

@@ -33,17 +33,20 @@ from starlette.routing import Route
 from wagate.clock import Clock
 from wagate.cloudapi.send import parse_send_request
 from wagate.cloudapi.signatures import hub_signature
+from wagate.domain.numbers import tier_of_limit
 from wagate.domain.phone import to_wa_id
 from wagate.errors import ApiError, GraphError, WagateError, fbtrace_id
 from wagate.ids import new_graph_id
 from wagate.services.simulated_customers import CustomerAction, build_inbound
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.simulator import fake_lifecycle
 from wagate.upstreams.simulator.fake_templates import FakeTemplates, check_account_token
 from wagate.upstreams.simulator.policy import NEW_PORTFOLIO_LIMIT
 from wagate.upstreams.simulator.upstream import SimulatorUpstream
 
 log = logging.getLogger(__name__)
+FAKE_APP_ID = "100000000000001"
 _encoder = msgspec.json.Encoder()
 
 
@@ -76,6 +79,8 @@ class FakeMeta:
         self.templates = FakeTemplates(home, self._template_changed, self.simulator.forget_template)
         self._session: aiohttp.ClientSession | None = None
         self.webhooks_sent = 0
+        # Business accounts the (one) app is subscribed to, by `POST /{waba_id}/subscribed_apps`.
+        self.subscribed: set[int] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -179,6 +184,7 @@ async def messages(request: Request) -> Response:
     if send.kind != "message":
         await meta.simulator.mark_read(number.ref, send.read_message_id or "", send.kind == "typing")
         return _json({"success": True})
+    meta.simulator.lifecycles.check_can_send(number.id)
     wa_id = to_wa_id(send.to or "", "US")
     payload = msgspec.json.decode(await request.body())
     payload["to"] = wa_id
@@ -260,9 +266,13 @@ async def graph_object(request: Request) -> Response:
             "display_phone_number": number.display_phone_number,
             "verified_name": "Simulated business",
             "quality_rating": "GREEN",
-            "code_verification_status": "VERIFIED",
+            "name_status": "APPROVED",
             "platform_type": "CLOUD_API",
             "throughput": {"level": "HIGH" if number.rate >= 1000 else "STANDARD"},
+            "whatsapp_business_manager_messaging_limit": tier_of_limit(
+                meta.simulator.policy.messaging_limit(number.waba_id)
+            ),
+            **meta.simulator.lifecycles.describe(number.id),
         }
     )
 
@@ -287,9 +297,32 @@ async def message_templates(request: Request) -> Response:
     return _json(meta.templates.page(waba_id, str(request.url), dict(params)))
 
 
-async def edit_template(request: Request) -> Response:
-    """`POST /{version}/{template_id}`: edit a template of the token's business account."""
+async def subscribed_apps(request: Request) -> Response:
+    """`GET`, `POST` (subscribe) or `DELETE` (unsubscribe) the app's subscription to an account's
+    webhooks, as on Meta. This fake Meta has one app: the one whose secret signs its webhooks."""
     meta: FakeMeta = request.app.state.meta
+    tokens = {n.waba_id: n.access_token for n in meta.numbers.values()}
+    waba_id = check_account_token(request, request.path_params["waba_id"], tokens)
+    if request.method == "POST":
+        meta.subscribed.add(waba_id)
+        return _json({"success": True})
+    if request.method == "DELETE":
+        meta.subscribed.discard(waba_id)
+        return _json({"success": True})
+    app = {
+        "id": FAKE_APP_ID,
+        "name": "wagate simulator",
+        "link": f"https://www.facebook.com/games/?app_id={FAKE_APP_ID}",
+    }
+    return _json({"data": [{"whatsapp_business_api_data": app}] if waba_id in meta.subscribed else []})
+
+
+async def edit_template(request: Request) -> Response:
+    """`POST /{version}/{template_id}`: edit a template of the token's business account (or, for a
+    phone number's id, its two-step PIN or display name)."""
+    meta: FakeMeta = request.app.state.meta
+    if request.path_params["number"].isdigit() and int(request.path_params["number"]) in meta.numbers:
+        return await fake_lifecycle.update_number(request)
     owner = meta.number_of_token(request)
     body = await _json_body(request)
     return _json(meta.templates.edit(owner.waba_id, request.path_params["number"], body))
@@ -302,6 +335,8 @@ class NewNumber(msgspec.Struct, forbid_unknown_fields=True):
     waba_id: int | None = None
     # Unique customers a day outside windows (null: unlimited); a new portfolio's limit by default.
     messaging_limit: int | None = NEW_PORTFOLIO_LIMIT
+    # False: a number just added at Meta, to verify and register before it can send.
+    registered: bool = True
 
 
 async def control_numbers(request: Request) -> Response:
@@ -314,6 +349,8 @@ async def control_numbers(request: Request) -> Response:
         raise ApiError("invalid_request", str(exc)) from exc
     number = meta.create_number(new.display_phone_number, new.rate, new.waba_id)
     meta.simulator.sync_account(number.waba_id, new.messaging_limit)
+    if not new.registered:
+        meta.simulator.lifecycles.adopt(number.id, verified=False, registered=False)
     return _json(
         {
             "phone_number_id": str(number.id),
@@ -406,6 +443,8 @@ def create_fake_meta(meta: FakeMeta) -> Starlette:
             Route(
                 "/{version}/{waba_id}/message_templates", message_templates, methods=["GET", "POST", "DELETE"]
             ),
+            *fake_lifecycle.routes(),
+            Route("/{version}/{waba_id}/subscribed_apps", subscribed_apps, methods=["GET", "POST", "DELETE"]),
             Route("/{version}/{number}/messages", messages, methods=["POST"]),
             Route("/{version}/{number}/media", upload, methods=["POST"]),
             Route("/{version}/{number}", graph_object, methods=["GET"]),

@@ -38,6 +38,7 @@ from wagate.ids import new_graph_id, new_wamid
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
 from wagate.upstreams.simulator.journal import Journal, read_journal
+from wagate.upstreams.simulator.lifecycle import Lifecycles
 from wagate.upstreams.simulator.network import NetworkRules
 from wagate.upstreams.simulator.policy import Policy, Refusal, expected_template
 
@@ -99,6 +100,10 @@ class SimulatorUpstream:
         self.read_marks: list[tuple[int, str, bool]] = []
         # Media the simulated network holds: uploads from wagate and files customers sent.
         self.media: dict[str, tuple[bytes, str, int]] = {}
+        # Numbers' verification, registration and business profiles (Meta's side of their life).
+        self.lifecycles = Lifecycles(
+            None if journal_path is None else journal_path.with_name("lifecycle.json")
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self, ingest: IngestFn) -> None:

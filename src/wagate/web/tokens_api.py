@@ -1,0 +1,73 @@
+"""`/api/v1/tokens`: the organization's API tokens, listed, issued (with scopes and expiry) and revoked."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from wagate.domain.access import Scope, ScopeError, parse_duration, parse_scopes
+from wagate.errors import ApiError
+from wagate.services import access as service
+from wagate.services import tenancy
+from wagate.services.runtime import Runtime
+from wagate.web.callers import actor_of
+from wagate.web.errors import json_response
+
+
+class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    scopes: list[str] = []
+    # Seconds, or a duration such as "30d"; none: the token lasts until revoked.
+    expires_in: int | str | None = None
+
+
+def _expires_in(raw: int | str | None) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, int):
+        if raw <= 0:
+            raise ApiError("invalid_parameter", "expires_in must be positive", parameter="expires_in")
+        return float(raw)
+    try:
+        return parse_duration(raw)
+    except ScopeError as exc:
+        raise ApiError("invalid_parameter", str(exc), parameter="expires_in") from exc
+
+
+async def tokens(request: Request) -> Response:
+    """List the organization's tokens (GET) or issue one (POST; the token is in the answer, once)."""
+    rt: Runtime = request.app.state.rt
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    now = rt.clock.now()
+    if request.method == "GET":
+        return json_response({"data": await service.list_tokens(rt.db, caller.org, now)})
+    try:
+        req = msgspec.json.decode(await request.body(), type=TokenRequest)
+        scopes = parse_scopes(req.scopes)
+    except (msgspec.DecodeError, ScopeError) as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+    expires_in = _expires_in(req.expires_in)
+    by = actor_of(request, caller)
+    issued = await service.do_issue_token(rt.db, caller.org, req.name, scopes, expires_in, now, by, caller)
+    return json_response(issued.to_json(), 201)
+
+
+async def token(request: Request) -> Response:
+    """Revoke one of the organization's tokens (another organization's answers as not found)."""
+    rt: Runtime = request.app.state.rt
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
+    raw_id = request.path_params["token_id"]
+    if not raw_id.isdigit():
+        raise ApiError("not_found", f"no active token {raw_id}", http_status=404)
+    await service.do_revoke_token(rt.db, caller.org, int(raw_id), rt.clock.now(), actor_of(request, caller))
+    rt.tokens.clear()  # this process refuses the token at once; others within the cache's 5 s
+    return Response(status_code=204)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/v1/tokens", tokens, methods=["GET", "POST"]),
+        Route("/api/v1/tokens/{token_id}", token, methods=["DELETE"]),
+    ]
