@@ -48,7 +48,14 @@ async def entries(w: Wagate, token: str | None = None, **params: Any) -> dict[st
 
 
 async def oldest_first(w: Wagate) -> list[dict[str, Any]]:
-    return list((await entries(w, order="oldest", limit=1000))["data"])
+    """The log after its first row, which is always the bootstrap's token (checked here)."""
+    rows = list((await entries(w, order="oldest", limit=1000))["data"])
+    assert (rows[0]["action"], rows[0]["actor"], rows[0]["detail"]["name"]) == (
+        "token.issue",
+        "cli",
+        "bootstrap",
+    )
+    return rows[1:]
 
 
 async def ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -144,10 +151,12 @@ async def test_pages_newest_first_with_filters(wagate: Wagate, clock: SettableCl
     assert first["data"][0]["id"] > first["data"][1]["id"]
     rest = await entries(wagate, limit=2, after=first["next_after"])
     assert [r["detail"]["name"] for r in rest["data"]] == ["b", "a"] and rest["next_after"] is not None
-    assert (await entries(wagate, limit=2, after=rest["next_after"]))["data"] == []
+    last = await entries(wagate, limit=2, after=rest["next_after"])
+    assert [r["detail"]["name"] for r in last["data"]] == ["bootstrap"] and last["next_after"] is None
 
     issues = await entries(wagate, action="token.issue", order="oldest")
-    assert [r["detail"]["name"] for r in issues["data"]] == ["a", "b", "c"] and issues["next_after"] is None
+    names = [r["detail"]["name"] for r in issues["data"]]
+    assert names == ["bootstrap", "a", "b", "c"] and issues["next_after"] is None
     window = await entries(wagate, since=start + 5, until=start + 25)
     assert [r["detail"].get("name") for r in window["data"]] == ["c", "b"]
 
@@ -159,7 +168,8 @@ async def test_pages_newest_first_with_filters(wagate: Wagate, clock: SettableCl
 async def test_export_as_json_lines_and_csv(wagate: Wagate) -> None:
     for name in ("a", "b"):
         await ok(await wagate.client.post("/api/v1/tokens", json={"name": name, "scopes": ["read"]}), 201)
-    rows = await oldest_first(wagate)
+    rows = list((await entries(wagate, order="oldest"))["data"])  # the bootstrap's token and these two
+    assert len(rows) == 3
 
     jsonl = await wagate.client.get("/api/v1/audit/export", params={"format": "jsonl"})
     assert jsonl.status_code == 200 and jsonl.headers["content-type"] == "application/x-ndjson"
@@ -185,7 +195,7 @@ async def test_an_organization_reads_only_its_own_audit_log(wagate: Wagate) -> N
         "/api/v1/audit/export", headers={"Authorization": f"Bearer {other.token}"}
     )
     assert export.status_code == 200 and export.text == ""
-    assert len((await entries(wagate))["data"]) == 1
+    assert [r["detail"]["name"] for r in (await entries(wagate))["data"]] == ["ours", "bootstrap"]
 
 
 async def test_cli_changes_are_recorded_as_the_cli_and_listed_and_exported(
@@ -201,8 +211,9 @@ async def test_cli_changes_are_recorded_as_the_cli_and_listed_and_exported(
             ("token.revoke", "cli", str(issued["id"])),
         ]
         listed = json.loads(run_cli(settings.home, "audit", "list", "--org", "demo", "--json"))
-        assert [r["action"] for r in listed] == ["token.revoke", "token.issue"]
+        assert [r["action"] for r in listed] == ["token.revoke", "token.issue", "token.issue"]
         exported = run_cli(settings.home, "audit", "export", "--org", "demo", "--format", "csv")
-        assert [r["action"] for r in csv.DictReader(io.StringIO(exported))] == ["token.issue", "token.revoke"]
+        exported_actions = [r["action"] for r in csv.DictReader(io.StringIO(exported))]
+        assert exported_actions == ["token.issue", "token.issue", "token.revoke"]
         jsonl = run_cli(settings.home, "audit", "export", "--org", "demo", "--format", "jsonl")
-        assert [json.loads(line) for line in jsonl.splitlines()] == rows
+        assert [json.loads(line) for line in jsonl.splitlines()][1:] == rows

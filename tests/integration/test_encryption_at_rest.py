@@ -304,6 +304,9 @@ def test_keys_rotate_while_serving_and_resume_after_a_kill(tmp_path: Path) -> No
         httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client,
     ):
         assert contents(client)[before[0]] == {"body": "before 0"}
+        # The messages' blind index moved with their content: found under k2 alone.
+        found = client.get("/api/v1/messages", params={"q": "before", "limit": 100}).json()["data"]
+        assert sorted(m["id"] for m in found) == sorted(before)
 
 
 async def test_a_server_with_a_new_key_first_moves_the_values_to_it_by_itself(tmp_path: Path) -> None:

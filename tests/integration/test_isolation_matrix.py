@@ -114,6 +114,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "Meta's webhook, authenticated by the app secret's signature, not a token"
     ),
     # -- wagate's API ---------------------------------------------------------------------------------
+    ("/api/v1/messages", "GET"): calls(
+        Own("GET", "/api/v1/messages", params={"q": "secret"}),
+        Own("GET", "/api/v1/messages", params={"q": "secret", "phone_number_id": "{number}"}),
+    ),
     ("/api/v1/messages/{wamid}", "GET"): calls(Call("GET", "/api/v1/messages/{wamid}")),
     ("/api/v1/conversations", "GET"): calls(
         Own("GET", "/api/v1/conversations", params={"phone_number_id": "{number}"})

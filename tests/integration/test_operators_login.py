@@ -11,13 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import Wagate
 from tests.factories import make_organization
-from tests.helpers import wagate_env
+from tests.helpers import opened, wagate_env
 from wagate.clock import SettableClock
 from wagate.domain import totp
 from wagate.settings import Settings
+from wagate.store.schema import operators
 
 EMAIL = "anna@example.com"
 PASSWORD = "correct horse battery"
@@ -148,6 +150,14 @@ async def test_enrolment_needs_a_valid_code_and_happens_once(wagate: Wagate, clo
         "operator.totp_enable",
     ]
     assert all(secret not in str(r) for r in actions)
+    # At rest the secret is sealed: the column holds neither it nor its bytes in base32.
+    stored = wagate.rt.db.read_now(
+        lambda conn: conn.execute(
+            sa.select(operators.c.totp_secret).where(operators.c.id == operator["id"])
+        ).scalar_one()
+    )
+    assert secret not in stored and stored.startswith("wgs1:")
+    assert opened(wagate.rt.db, operators.c.totp_secret, stored) == secret
 
 
 async def test_five_failures_in_15_minutes_lock_the_operator_out_for_15(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wagate.domain.access import Caller, Scope
+from wagate.domain.access import ALL_SCOPES, CLI, Caller, Scope
 from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber
 from wagate.errors import GraphError, auth_error, token_expired, unknown_object
 from wagate.ids import new_api_token
@@ -157,7 +157,8 @@ def do_bootstrap(db: Database, now: float, at_meta: MetaNumber | None = None) ->
     org_id = org.id
     number = db.read_now(lambda conn: sql.numbers_of(conn, org_id))[0]
     token = new_api_token()
-    db.write_now(sql.IssueToken(org.id, "bootstrap", token, now))
+    # Issued by whoever runs the command, and audited as any other token.
+    db.write_now(access_sql.IssueScopedToken(org.id, "bootstrap", token, ALL_SCOPES, None, now, CLI))
     return BootstrapResult(token, number.id, number.waba_id, created)
 
 

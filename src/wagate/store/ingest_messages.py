@@ -17,6 +17,7 @@ from wagate.store.contacts import name_index_of
 from wagate.store.events import NewEvent, record_events
 from wagate.store.ingest_consent import KeywordCandidate, apply_keywords
 from wagate.store.media import record_inbound_media
+from wagate.store.message_search import index_of_message
 from wagate.store.schema import contacts, conversations, messages, service_windows
 from wagate.store.sql import insert_rows, many, upsert
 from wagate.store.status_events import metadata
@@ -108,6 +109,7 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
                 "recipient_input": None,
                 "type": kind[:24],
                 "content": sealed.seal(conn, messages.c.content, _encoder.encode(as_business_sees).decode()),
+                "search_index": index_of_message(conn, "in", kind, as_business_sees, None),
                 "status": "received",
                 "priority": None,
                 "category": None,

@@ -14,6 +14,7 @@ from wagate.errors import GraphError
 from wagate.store import sealed
 from wagate.store.db import BatchJob, Job
 from wagate.store.events import record_events
+from wagate.store.message_search import index_of_message
 from wagate.store.schema import (
     idempotency_keys,
     marketing_sends,
@@ -297,6 +298,7 @@ def _message_row(conn: Connection, m: NewMessage) -> dict[str, Any]:
         "recipient_input": m.recipient_input,
         "type": m.type,
         "content": sealed.seal(conn, messages.c.content, m.content),
+        "search_index": index_of_message(conn, "out", m.type, m.content, m.category),
         "status": "accepted",
         "priority": m.priority,
         "category": m.category,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wagate.domain.access import SESSION_SCOPES, Actor
 from wagate.domain.operators import FAILURE_WINDOW, LOCKOUT_SECONDS, should_lock
-from wagate.store import audit
+from wagate.store import audit, sealed
 from wagate.store.access import IssueScopedToken
 from wagate.store.db import Job
 from wagate.store.schema import operators
@@ -40,13 +40,13 @@ class Operator:
         }
 
 
-def _operator(row: Any) -> Operator:
+def _operator(conn: Connection, row: Any) -> Operator:
     return Operator(
         int(row.id),
         int(row.org_id),
         row.email,
         row.password_hash,
-        row.totp_secret,
+        sealed.open_opt(conn, operators.c.totp_secret, row.totp_secret),
         bool(row.totp_enabled),
         None if row.last_totp_step is None else int(row.last_totp_step),
         row.locked_until,
@@ -113,7 +113,7 @@ class BeginTotp(Job[bool]):
                 operators.c.org_id == self.org_id,
                 operators.c.totp_enabled == 0,
             )
-            .values(totp_secret=self.secret, last_totp_step=None)
+            .values(totp_secret=sealed.seal(conn, operators.c.totp_secret, self.secret), last_totp_step=None)
         ).rowcount
         if changed:
             audit.record(
@@ -266,16 +266,16 @@ def operator_by_email(conn: Connection, org_id: int, email: str) -> Operator | N
     row = conn.execute(
         select(operators).where(operators.c.org_id == org_id, operators.c.email == email)
     ).first()
-    return None if row is None else _operator(row)
+    return None if row is None else _operator(conn, row)
 
 
 def operator_by_id(conn: Connection, org_id: int, operator_id: int) -> Operator | None:
     row = conn.execute(
         select(operators).where(operators.c.org_id == org_id, operators.c.id == operator_id)
     ).first()
-    return None if row is None else _operator(row)
+    return None if row is None else _operator(conn, row)
 
 
 def operators_of(conn: Connection, org_id: int) -> list[Operator]:
     rows = conn.execute(select(operators).where(operators.c.org_id == org_id).order_by(operators.c.id))
-    return [_operator(row) for row in rows]
+    return [_operator(conn, row) for row in rows]

@@ -19,7 +19,8 @@ from wagate.crypto import sealing
 from wagate.store import sealed
 from wagate.store.contacts import search_text_of
 from wagate.store.db import Job
-from wagate.store.schema import contacts, key_checks
+from wagate.store.message_search import index_of_message
+from wagate.store.schema import contacts, key_checks, messages
 
 ROTATE_BATCH = 200
 CLEAR = "(clear)"
@@ -85,6 +86,8 @@ class RotateBatch(Job[int]):
         column = next(c for c in sealed.SEALED_COLUMNS if sealed.where_of(c) == self.where)
         if column.table is contacts:
             return _rotate_contacts(conn, self.limit) if column is contacts.c.attributes else 0
+        if column is messages.c.content:
+            return _rotate_messages(conn, self.limit)
         pk = _primary_key(column)
         rows = conn.execute(select(pk, column).where(_not_current(conn, column)).limit(self.limit)).all()
         moved = 0
@@ -97,6 +100,29 @@ class RotateBatch(Job[int]):
                 update(column.table).where(pk == row_id, column == value).values({column.name: fresh})
             ).rowcount
         return moved
+
+
+def _rotate_messages(conn: Connection, limit: int) -> int:
+    """A message's content and its blind index move together: the index's tokens are per key (and a
+    message written before the index existed gets one)."""
+    m = messages.c
+    rows = conn.execute(
+        select(m.id, m.direction, m.type, m.category, m.content)
+        .where(_not_current(conn, m.content))
+        .limit(limit)
+    ).all()
+    moved = 0
+    for row in rows:
+        content = sealed.open_(conn, m.content, row.content)
+        moved += conn.execute(
+            update(messages)
+            .where(m.id == row.id, m.content == row.content)
+            .values(
+                content=sealed.seal(conn, m.content, content),
+                search_index=index_of_message(conn, row.direction, row.type, content, row.category),
+            )
+        ).rowcount
+    return moved
 
 
 def _rotate_contacts(conn: Connection, limit: int) -> int:

@@ -182,6 +182,8 @@ messages = Table(
     Column("error_details", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # The blind index of the message's words (content is sealed): see wagate.crypto.blind_index.
+    Column("search_index", Text),
     Index("ix_messages_upstream", "phone_number_id", "upstream_id", unique=True),
     Index("ix_messages_org_created", "org_id", "created_at"),
     # A conversation's messages: one contact with one business number.

@@ -21,6 +21,7 @@ from wagate.store.schema import (
     events,
     inbound_events,
     messages,
+    operators,
     webhook_subscriptions,
 )
 
@@ -33,7 +34,7 @@ SEALED_COLUMNS: tuple[Column[Any], ...] = (
     inbound_events.c.body,
     business_accounts.c.access_token,
     business_accounts.c.app_secret,
-    business_accounts.c.app_secret,
+    operators.c.totp_secret,
     webhook_subscriptions.c.secret,
     webhook_subscriptions.c.verify_token,
     contacts.c.profile_name,

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from wagate.domain.access import Scope
 from wagate.services import messages as message_service
 from wagate.services import tenancy
+from wagate.services.conversations import check_page
 from wagate.services.runtime import Runtime
 from wagate.web.errors import json_response
 
@@ -61,5 +62,27 @@ async def get_message(request: Request) -> Response:
     return json_response(body)
 
 
+async def search_messages(request: Request) -> Response:
+    """Messages holding every word of `q`, newest first (`before` pages on: the last `created_at`)."""
+    rt: Runtime = request.app.state.rt
+    caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
+    params = request.query_params
+    limit, _ = check_page(params.get("limit"), None)
+    found = await message_service.search_messages(
+        rt,
+        caller.org,
+        params.get("q"),
+        params.get("phone_number_id"),
+        params.get("wa_id"),
+        params.get("before"),
+        limit,
+    )
+    more = len(found) == limit
+    return json_response({"data": found, "paging": {"before": found[-1]["created_at"] if more else None}})
+
+
 def routes() -> list[Route]:
-    return [Route("/api/v1/messages/{wamid}", get_message, methods=["GET"])]
+    return [
+        Route("/api/v1/messages", search_messages, methods=["GET"]),
+        Route("/api/v1/messages/{wamid}", get_message, methods=["GET"]),
+    ]

@@ -137,6 +137,14 @@ OPENAPI: dict[str, Any] = {
                 tag="Cloud API",
             )
         },
+        "/api/v1/messages": {
+            "get": _op(
+                "Search messages by their words (q: every word must match a word or the start of one, "
+                "case-insensitive; the text is sealed and searched through a blind index); "
+                "phone_number_id, wa_id, limit, before (the last created_at, for the next page)",
+                tag="Messages",
+            )
+        },
         "/api/v1/messages/{message_id}": {
             "get": _op("A message, its status, its status history and any error", tag="Messages")
         },
