@@ -114,6 +114,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         "Meta's webhook, authenticated by the app secret's signature, not a token"
     ),
     # -- wagate's API ---------------------------------------------------------------------------------
+    ("/api/v1/going-live", "GET"): calls(Own("GET", "/api/v1/going-live")),
     ("/api/v1/messages", "GET"): calls(
         Own("GET", "/api/v1/messages", params={"q": "secret"}),
         Own("GET", "/api/v1/messages", params={"q": "secret", "phone_number_id": "{number}"}),

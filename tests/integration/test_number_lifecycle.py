@@ -5,9 +5,12 @@ the in-process simulator; a `cloud` number's calls are relayed to Meta (here: th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,7 @@ import pytest
 from tests.conftest import Wagate, make_settings, serving
 from tests.factories import CloudAccount, make_organization
 from tests.fake_meta import cloud_account, fake_meta_server, meta_account, meta_headers
-from tests.helpers import eventually
+from tests.helpers import eventually, wagate_env
 from wagate.clock import SettableClock
 from wagate.services.template_sync import do_sync_templates
 from wagate.settings import Settings
@@ -383,6 +386,16 @@ async def test_going_live(fake_meta: str, clock: SettableClock, tmp_path: Path) 
         await _follow_the_guide(wagate, fake_meta, settings)
 
 
+async def _missing(wagate: Wagate) -> list[tuple[str, str]]:
+    """The going-live checks that fail (`GET /api/v1/going-live`), as (check, subject)."""
+    response = await wagate.client.get("/api/v1/going-live")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    missing = [(c["check"], c["subject"]) for c in answer["checks"] if not c["ok"]]
+    assert answer["ready"] == (not missing)
+    return missing
+
+
 async def _follow_the_guide(wagate: Wagate, fake_meta: str, settings: Settings) -> None:
     meta = meta_account(fake_meta, registered=False)
     values = {
@@ -424,6 +437,11 @@ async def _follow_the_guide(wagate: Wagate, fake_meta: str, settings: Settings) 
         assert response.status_code in (200, 201), (call.url, response.text)
         if call.answer is not None:
             assert response.text.replace(" ", "") == call.answer.replace(" ", ""), call.url
+        if url == "/api/v1/numbers":
+            # Added, not yet live: the checks say what is missing.
+            missing = await _missing(wagate)
+            assert ("app_subscribed", f"account {meta['waba_id']}") in missing
+            assert ("registered", f"number {meta['phone_number_id']}") in missing
         if url.startswith(f"/v23.0/{meta['phone_number_id']}?fields="):
             described = response.json()
             assert described["code_verification_status"] == "VERIFIED" and described["status"] == "CONNECTED"
@@ -434,8 +452,47 @@ async def _follow_the_guide(wagate: Wagate, fake_meta: str, settings: Settings) 
         return await at_meta.accepted_at_meta() == before + 1
 
     await eventually(sent_at_meta)
+    assert await _missing(wagate) == []
     async with httpx.AsyncClient() as client:
         subscribed = await client.get(
             f"{fake_meta}/v23.0/{meta['waba_id']}/subscribed_apps", headers=meta_headers(meta)
         )
     assert subscribed.json()["data"], subscribed.text
+
+
+async def test_the_going_live_checks_ask_meta_and_say_what_is_missing(at_meta: AtMeta) -> None:
+    """`GET /api/v1/going-live` and `wagate accounts check`: an unregistered number and an app not
+    subscribed are reported with what to do; a token Meta refuses is reported as such."""
+    headers = at_meta.number.headers
+    answer = (await at_meta.wagate.client.get("/api/v1/going-live", headers=headers)).json()
+    by_check = {(c["check"], c["subject"]): c for c in answer["checks"]}
+    number, waba = at_meta.meta["phone_number_id"], at_meta.meta["waba_id"]
+    assert not answer["ready"]
+    assert by_check[("meta_accepts_token", f"number {number}")]["ok"]
+    assert not by_check[("registered", f"number {number}")]["ok"]
+    assert "register" in by_check[("registered", f"number {number}")]["fix"]
+    assert not by_check[("app_subscribed", f"account {waba}")]["ok"]
+
+    # A token Meta does not know: the command (a process of its own) asks Meta with it.
+    changed = await at_meta.wagate.client.patch(
+        f"/api/v1/business-accounts/{waba}", json={"access_token": "EAAG-revoked-token"}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+    settings = at_meta.wagate.rt.settings
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "wagate", "accounts", "check", "--org", "cloud-shop", "--json"],
+        env=wagate_env(
+            settings.home,
+            WAGATE_GRAPH_BASE_URL=settings.graph_base_url,
+            WAGATE_ALLOW_PRIVATE_TARGETS="true",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    refused = {(c["check"], c["subject"]): c for c in json.loads(result.stdout)["checks"]}
+    token = refused[("meta_accepts_token", f"number {number}")]
+    assert not token["ok"] and "190" in token["detail"] and "system-user token" in token["fix"]

@@ -123,3 +123,27 @@ def subscribe(
         return
     state = "unsubscribed from" if unsubscribe else "subscribed to"
     console.print(f"business account {account['id']}: the Meta app is {state} its webhooks")
+
+
+@app.command("check")
+def check(org: str = _ORG, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """What the organization still lacks to go live (the checks of docs/going-live.md); asks Meta about
+    numbers at Meta. Exits with status 3 while something is missing."""
+    from wagate.services.going_live import check_going_live
+
+    async def checked(rt: Runtime) -> dict[str, Any]:
+        return await check_going_live(rt, await organization(rt, org))
+
+    found = run_service(checked, cloud=True)
+    if as_json:
+        print(json.dumps(found))
+    else:
+        table = Table("", "check", "of", "what was seen", "to do")
+        for c in found["checks"]:
+            table.add_row(
+                "ok" if c["ok"] else "MISSING", c["check"], c["subject"], c["detail"], c["fix"] or ""
+            )
+        console.print(table)
+        console.print("ready to go live" if found["ready"] else "[red]not ready[/red]")
+    if not found["ready"]:
+        raise typer.Exit(3)

@@ -137,6 +137,14 @@ OPENAPI: dict[str, Any] = {
                 tag="Cloud API",
             )
         },
+        "/api/v1/going-live": {
+            "get": _op(
+                "What the organization still lacks to go live: webhook settings, the app subscribed to each "
+                "account at Meta, Meta accepting the token, each number registered, an approved template; "
+                "each check with what to do, and ready when all passed",
+                tag="Organization",
+            )
+        },
         "/api/v1/messages": {
             "get": _op(
                 "Search messages by their words (q: every word must match a word or the start of one, "
