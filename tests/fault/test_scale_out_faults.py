@@ -27,6 +27,10 @@ RATE = 200  # the number's rate; the load stays below it unless a test saturates
 # modest because every process of the deployment shares the test machine (two cores in CI).
 SATURATED_RATE = 100
 LOAD = 120  # messages a second offered where the pacer should not be the limit
+# What the network may see in its busiest sliding second, as a share of the rate: the same bound in
+# every test (rate + 5 %). After an outage the backlog goes at exactly the rate, and a send that leaves
+# a few milliseconds late lands in the next second at the network (the pacer counts by Redis's clock).
+RATE_TOLERANCE = 1.05
 
 
 @pytest.fixture
@@ -120,7 +124,7 @@ def test_workers_killed_every_few_seconds_lose_nothing_and_sending_goes_on(clust
     gap = largest_gap(cluster.sent_times(), started + 1, ended)
     assert gap <= cluster.lease + 5, f"sending stopped for {gap:.1f} s"
     stats = cluster.meta_stats()
-    assert cluster.peak() <= RATE, stats
+    assert cluster.peak() <= RATE * RATE_TOLERANCE, stats
     kills = [round(k - started, 1) for k in killed]
     print(f"killed workers at {kills} s; longest pause {gap:.2f} s; meta {stats}")
 
@@ -150,7 +154,7 @@ def test_postgresql_restarting_mid_load_is_reconnected_within_ten_seconds(cluste
     assert gap <= 2.0, f"sending stalled for {gap:.1f} s after PostgreSQL came back"
     stats = cluster.meta_stats()
     assert stats["accepted"] == len(wamids), f"sent twice or more: {stats}"
-    assert cluster.peak() <= RATE, stats
+    assert cluster.peak() <= RATE * RATE_TOLERANCE, stats
     print(
         f"PostgreSQL down {restarted['took']:.1f} s at {restarted['down_at'] - started:.1f} s; first send "
         f"{first_after - restarted['up_at']:.2f} s after it was up; "
@@ -192,7 +196,7 @@ def test_redis_restarted_and_flushed_never_lets_a_number_over_its_rate(cluster: 
         f"busiest second at {peak_at[str(cluster.number_id)] - began:.1f} s; {timeline}; {stats}; "
         f"wagate's busiest: {busiest_second(sent)} at {sent[busiest_at(sent)] - began:.1f}"
     )
-    limit = SATURATED_RATE * 1.05
+    limit = SATURATED_RATE * RATE_TOLERANCE
     assert peak <= limit, f"{peak} sends in one second against a rate of {SATURATED_RATE}: {seen}"
     # It was saturated: the pacer, not the load, set the pace.
     assert peak >= SATURATED_RATE * 0.9, (seen, per_second(cluster.sent_times()))
