@@ -265,7 +265,8 @@ def test_keys_rotate_while_serving_and_resume_after_a_kill(tmp_path: Path) -> No
     token, number = ids["token"], ids["phone_number_id"]
     with Server(home, WAGATE_ENCRYPTION_KEYS=KEY_1) as server:
         before = send_texts(server, token, number, 30, "before")
-    assert key_counts(home, WAGATE_ENCRYPTION_KEYS=KEY_1)["k1"] > 60
+    # At least the 30 messages sent and the customer's one (their events follow as receipts arrive).
+    assert key_counts(home, WAGATE_ENCRYPTION_KEYS=KEY_1)["k1"] >= 31
 
     rotated_keys = f"{KEY_2},{KEY_1}"
     # A rotation killed once it has moved the messages (no server yet: a server with the new key first
@@ -296,7 +297,8 @@ def test_keys_rotate_while_serving_and_resume_after_a_kill(tmp_path: Path) -> No
             found = client.get("/api/v1/contacts", params={"q": "rita"}).json()["data"]
             assert [c["name"] for c in found] == ["Rotating Rita"]
     after = key_counts(home, WAGATE_ENCRYPTION_KEYS=rotated_keys)
-    assert after.get("k1", 0) == 0 and after["k2"] > 60
+    # Nothing left under k1: every value counted halfway is under k2 now, with the 5 sent meanwhile.
+    assert after.get("k1", 0) == 0 and after["k2"] >= halfway["k1"] + halfway["k2"] + len(during)
 
     # k1 may now leave the configuration.
     with (
