@@ -378,7 +378,7 @@ def templates_sync(
 
     settings = load_settings()
     # This process runs no simulator: the serving process's simulator serves no `cloud` account anyway.
-    rt = dataclasses.replace(build_runtime(settings), simulator=None)
+    rt = build_runtime(settings, with_simulator=False)
     results = asyncio.run(_sync_templates(rt, page_size))
     if as_json:
         print(json.dumps([dataclasses.asdict(r) for r in results]))
@@ -394,11 +394,11 @@ def templates_sync(
 
 async def _sync_templates(rt: Runtime, page_size: int) -> list[AccountSync]:
     from wagate.services.template_sync import do_sync_templates
+    from wagate.services.upstreams import at_meta
     from wagate.store.migrate import upgrade
-    from wagate.upstreams.cloud import CloudUpstream
 
-    cloud = rt.upstreams["cloud"]
-    assert isinstance(cloud, CloudUpstream)
+    cloud = at_meta(rt)
+    assert cloud is not None
     upgrade(rt.db)
     rt.db.start()
 

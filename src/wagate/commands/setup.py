@@ -4,7 +4,6 @@ same services the API runs, and their errors told on the terminal."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -36,7 +35,7 @@ def run_service(fn: Callable[[Runtime], Awaitable[T]], *, cloud: bool = False) -
     settings = load_settings()
     try:
         # This process runs no simulator: the serving process's is the one the numbers use.
-        rt = dataclasses.replace(build_runtime(settings), simulator=None)
+        rt = build_runtime(settings, with_simulator=False)
         upgrade(rt.db)
         check_keys(rt.db, rt.clock.now())
     except WagateError as exc:
@@ -44,18 +43,20 @@ def run_service(fn: Callable[[Runtime], Awaitable[T]], *, cloud: bool = False) -
         raise typer.Exit(1) from exc
 
     async def main() -> T:
-        upstream = rt.upstreams["cloud"]
+        upstreams = list(rt.upstreams.values())
         rt.db.start()
         if cloud:
 
             async def no_ingest(body: bytes) -> None:
                 return None
 
-            await upstream.start(no_ingest)
+            for upstream in upstreams:
+                await upstream.start(no_ingest)
         try:
             return await fn(rt)
         finally:
-            await upstream.close()
+            for upstream in upstreams:
+                await upstream.close()
             rt.db.stop()
 
     try:

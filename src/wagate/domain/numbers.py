@@ -29,6 +29,16 @@ def check_upstream(upstream: str) -> str:
     return upstream
 
 
+def default_upstream(account_at_meta: bool) -> str:
+    """A new number's upstream when none is given: Meta for an account at Meta, else the simulator."""
+    return "cloud" if account_at_meta else "simulator"
+
+
+def needs_meta(upstream: str) -> bool:
+    """Whether a number on `upstream` needs its account at Meta (a Meta id and token)."""
+    return upstream == "cloud"
+
+
 def check_display_number(raw: str) -> tuple[str, str]:
     """The number in international format and its region, e.g. ("+1 650-555-0100", "US").
 

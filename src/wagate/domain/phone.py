@@ -12,10 +12,15 @@ from wagate.errors import GraphError
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
 
+def digits_of(text: str) -> str:
+    """The digits of a phone number as written (`+1 555-0100` → `15550100`): how Meta gives a number."""
+    return "".join(ch for ch in text if ch.isdigit())
+
+
 @lru_cache(maxsize=65536)
 def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
     text = raw.strip()
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = digits_of(text)
     if not digits:
         return None
     # Meta treats a number without "+" as international when it carries a country code; one without a

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wagate.domain.phone import digits_of
+
 MIN_RATE = 1
 MAX_RATE = 1000
 DEFAULT_RATE = 80
@@ -18,6 +20,20 @@ class Organization:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberRef:
+    """What an upstream needs to know about the business number it sends from."""
+
+    id: int
+    display_phone_number: str
+    waba_id: int
+    rate: int
+
+    @property
+    def digits(self) -> str:
+        return digits_of(self.display_phone_number)
+
+
+@dataclass(frozen=True, slots=True)
 class PhoneNumber:
     id: int
     org_id: int
@@ -29,6 +45,15 @@ class PhoneNumber:
     rate: int
     # False once Meta has deregistered the number (or before it is first registered): sends are refused.
     registered: bool = True
+
+    @property
+    def ref(self) -> NumberRef:
+        return NumberRef(self.id, self.display_phone_number, self.waba_id, self.rate)
+
+    @property
+    def digits(self) -> str:
+        """The number as Meta gives it in webhooks and as a customer's `to`: digits only."""
+        return digits_of(self.display_phone_number)
 
 
 def check_rate(rate: int) -> int:

@@ -18,7 +18,7 @@ from wagate.net.addresses import UnsafeTarget, check_url
 from wagate.services.runtime import Runtime
 from wagate.store import media as sql
 from wagate.store import tenancy as tenancy_sql
-from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.base import UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ async def ensure_local(rt: Runtime, row: sql.MediaRow) -> sql.MediaRow:
     upstream = None if number is None else rt.upstreams.get(number.upstream)
     if upstream_id is None or number is None or upstream is None:
         raise UpstreamError(131052, f"media {row.id}: its number's upstream is not available")
-    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    ref = number.ref
     data, mime = await upstream.download_media(ref, upstream_id)
     mime = rules.base_mime(mime) if mime else row.mime_type
     store = media_store(rt.settings, rt.db.keys)

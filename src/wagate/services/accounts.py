@@ -13,10 +13,11 @@ from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
 from wagate.services.organizations import decode, invalid
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import api_at_meta
 from wagate.store import accounts as store
 from wagate.store.management import Stamp
 from wagate.upstreams.base import UpstreamError
-from wagate.upstreams.cloud import CloudUpstream, MetaRefusal
+from wagate.upstreams.cloud import MetaRefusal
 
 _SECRETS = ("access_token", "app_secret")
 
@@ -174,13 +175,6 @@ def meta_refused(exc: UpstreamError) -> ApiError:
     return ApiError("meta_error", f"Meta answered: {exc.details}", http_status=502, meta=error)
 
 
-def cloud_of(rt: Runtime) -> CloudUpstream:
-    cloud = rt.upstreams.get("cloud")
-    if not isinstance(cloud, CloudUpstream):
-        raise ApiError("upstream_unavailable", "the cloud upstream is not running", http_status=503)
-    return cloud
-
-
 async def do_subscribe(
     rt: Runtime, org: Organization, raw_id: str, by: Actor, *, subscribe: bool = True
 ) -> dict[str, Any]:
@@ -189,7 +183,7 @@ async def do_subscribe(
     account = await access_account(rt, org, raw_id)
     detail: dict[str, Any] = {"at_meta": account.at_meta}
     if account.at_meta:
-        cloud = cloud_of(rt)
+        cloud = api_at_meta(rt)
         try:
             answer = await (
                 cloud.subscribe_app(account.id) if subscribe else cloud.unsubscribe_app(account.id)

@@ -17,21 +17,23 @@ from wagate.domain.tenancy import Organization
 from wagate.errors import GraphError, MetaError
 from wagate.services import simulator_sync
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import at_meta
 from wagate.store import template_sync as sql
 from wagate.store.template_sync import MetaTemplate
 from wagate.store.templates import TemplateRow
-from wagate.upstreams.base import UpstreamError
-from wagate.upstreams.cloud import CloudUpstream, MetaRefusal
+from wagate.upstreams.base import TemplateAdmin, UpstreamError
+from wagate.upstreams.cloud import MetaRefusal
 
 _SYNC_HINT = "Meta may have made the change; `wagate templates sync` brings Meta's templates here"
 
 
-async def cloud_of(rt: Runtime, waba_id: int) -> CloudUpstream | None:
-    """The `cloud` upstream when the account's templates live at Meta; None when they live here."""
+async def cloud_of(rt: Runtime, waba_id: int) -> TemplateAdmin | None:
+    """The upstream at Meta when the account's templates live there (it has a number at Meta); None
+    when they live here."""
     if not await rt.db.read(lambda conn: sql.account_at_meta(conn, waba_id)):
         return None
-    cloud = rt.upstreams.get("cloud")
-    if not isinstance(cloud, CloudUpstream):
+    cloud = at_meta(rt)
+    if cloud is None:
         raise GraphError(131016, "the cloud upstream is not configured")
     return cloud
 
@@ -65,7 +67,7 @@ def _meta_answer(answer: dict[str, Any], draft: TemplateDraft) -> MetaTemplate:
 
 
 async def do_create_at_meta(
-    rt: Runtime, cloud: CloudUpstream, org: Organization, waba_id: int, draft: TemplateDraft, body: Any
+    rt: Runtime, cloud: TemplateAdmin, org: Organization, waba_id: int, draft: TemplateDraft, body: Any
 ) -> dict[str, Any]:
     """Create the template at Meta (the caller's body, as sent) and keep it here under Meta's id."""
     try:
@@ -80,7 +82,7 @@ async def do_create_at_meta(
     return {"id": str(template.id), "status": template.status, "category": template.category}
 
 
-async def edit_at_meta(cloud: CloudUpstream, template: TemplateRow, body: Any) -> None:
+async def edit_at_meta(cloud: TemplateAdmin, template: TemplateRow, body: Any) -> None:
     """Edit the template at Meta (the caller's body, as sent); Meta's refusal raises."""
     try:
         await cloud.edit_template(template.waba_id, template.id, body)
@@ -88,7 +90,7 @@ async def edit_at_meta(cloud: CloudUpstream, template: TemplateRow, body: Any) -
         raise _refused(exc) from exc
 
 
-async def delete_at_meta(cloud: CloudUpstream, waba_id: int, name: str, template_id: int | None) -> None:
+async def delete_at_meta(cloud: TemplateAdmin, waba_id: int, name: str, template_id: int | None) -> None:
     """Delete the account's templates named `name` at Meta (one, by its id); Meta's refusal raises."""
     params = {"name": name}
     if template_id is not None:

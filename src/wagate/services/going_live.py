@@ -16,6 +16,7 @@ from wagate.domain.tenancy import Organization
 from wagate.errors import GraphError
 from wagate.services import number_lifecycle
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import running_upstream
 from wagate.store import accounts as account_sql
 from wagate.store import numbers as number_sql
 from wagate.store.number_lifecycle import is_registered
@@ -40,7 +41,7 @@ def _approved_templates(conn: Connection, waba_id: int) -> int:
 
 
 async def _meta_number(rt: Runtime, org: Organization, row: number_sql.NumberRow) -> list[Check]:
-    """Ask Meta about a `cloud` number: the token is accepted and the number registered."""
+    """Ask Meta about a number at Meta: the token is accepted and the number registered."""
     subject = f"number {row.number.id}"
     try:
         answer = await number_lifecycle.describe_number(
@@ -119,7 +120,8 @@ async def check_going_live(rt: Runtime, org: Organization) -> dict[str, Any]:
     for row in numbers:
         number = row.number
         subject = f"number {number.id}"
-        if number.upstream == "cloud":
+        upstream = running_upstream(rt, number)
+        if upstream is not None and upstream.at_meta:
             checks += await _meta_number(rt, org, row)
         else:
             registered = is_registered(row.registered_at, row.code_verification_status)

@@ -11,36 +11,23 @@ profile stay Meta's.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from wagate.cloudapi import number_lifecycle as rules
 from wagate.domain.access import Actor
 from wagate.domain.tenancy import Organization, PhoneNumber
 from wagate.errors import GraphError, MetaError
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import running_upstream, upstream_for
 from wagate.store import number_lifecycle as sql
 from wagate.store.audit import Entry, RecordAudit, WithAudit
 from wagate.store.db import Job
 from wagate.store.number_lifecycle import NumberLifecycle
 from wagate.store.quality import rating_of
-from wagate.upstreams.base import NumberRef, UpstreamError
-from wagate.upstreams.cloud import CloudUpstream, MetaRefusal
-from wagate.upstreams.simulator.lifecycle import SimulatedNumbers
+from wagate.upstreams.base import NumberAdmin, UpstreamError
+from wagate.upstreams.cloud import MetaRefusal
 
 _IN_DOUBT = "Meta may have made the change; GET /{version}/{phone_number_id} shows the number as Meta sees it"
-
-
-class NumberAdmin(Protocol):
-    """Meta's lifecycle calls for one number: the `cloud` upstream's relay or the simulator."""
-
-    async def request_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
-    async def verify_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
-    async def register(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
-    async def deregister(self, number: NumberRef) -> dict[str, Any]: ...
-    async def update_number(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
-    async def business_profile(self, number: NumberRef, fields: str | None) -> dict[str, Any]: ...
-    async def update_business_profile(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
-    async def number_fields(self, number: NumberRef, fields: str | None) -> dict[str, Any]: ...
 
 
 async def lifecycle_of(rt: Runtime, number: PhoneNumber) -> NumberLifecycle:
@@ -51,21 +38,12 @@ async def lifecycle_of(rt: Runtime, number: PhoneNumber) -> NumberLifecycle:
 
 
 async def _admin(rt: Runtime, number: PhoneNumber) -> NumberAdmin:
-    if number.upstream == "cloud":
-        cloud = rt.upstreams.get("cloud")
-        if isinstance(cloud, CloudUpstream):
-            return cloud
-    elif number.upstream == "simulator" and rt.simulator is not None:
-        # The simulator follows a number from the state wagate has recorded for it.
+    upstream = upstream_for(rt, number)
+    if not upstream.at_meta:
+        # An imitation of Meta follows the number from the state wagate has recorded for it.
         state = await lifecycle_of(rt, number)
-        lifecycles = rt.simulator.lifecycles
-        lifecycles.adopt(number.id, verified=state.verified, registered=state.registered)
-        return SimulatedNumbers(lifecycles)
-    raise GraphError(131016, f"the upstream {number.upstream!r} of this number is not running")
-
-
-def _ref(number: PhoneNumber) -> NumberRef:
-    return NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+        await upstream.follow(number.ref, verified=state.verified, registered=state.registered)
+    return upstream
 
 
 def _refused(exc: UpstreamError) -> GraphError:
@@ -99,7 +77,7 @@ async def do_request_code(
     request = rules.check_code_request(params)
     admin = await _admin(rt, number)
     try:
-        answer = await admin.request_code(_ref(number), params)
+        answer = await admin.request_code(number.ref, params)
     except UpstreamError as exc:
         raise _refused(exc) from exc
     await _record(rt, number, by, "request_code", {"code_method": request.method}, None)
@@ -112,7 +90,7 @@ async def do_verify_code(
     rules.check_verification_code(params)
     admin = await _admin(rt, number)
     try:
-        answer = await admin.verify_code(_ref(number), params)
+        answer = await admin.verify_code(number.ref, params)
     except UpstreamError as exc:
         raise _refused(exc) from exc
     await _record(rt, number, by, "verify", {}, sql.RecordVerification(number.id))
@@ -123,7 +101,7 @@ async def do_register(rt: Runtime, number: PhoneNumber, params: dict[str, Any], 
     registration = rules.check_registration(params)
     admin = await _admin(rt, number)
     try:
-        answer = await admin.register(_ref(number), params)
+        answer = await admin.register(number.ref, params)
     except UpstreamError as exc:
         raise _refused(exc) from exc
     detail = {"data_localization_region": registration.data_localization_region}
@@ -134,7 +112,7 @@ async def do_register(rt: Runtime, number: PhoneNumber, params: dict[str, Any], 
 async def do_deregister(rt: Runtime, number: PhoneNumber, by: Actor) -> dict[str, Any]:
     admin = await _admin(rt, number)
     try:
-        answer = await admin.deregister(_ref(number))
+        answer = await admin.deregister(number.ref)
     except UpstreamError as exc:
         raise _refused(exc) from exc
     await _record(rt, number, by, "deregister", {}, sql.RecordRegistration(number.id, None))
@@ -152,7 +130,7 @@ async def do_update_number(
     name = rules.check_display_name(params) if "new_display_name" in params else None
     admin = await _admin(rt, number)
     try:
-        answer = await admin.update_number(_ref(number), params)
+        answer = await admin.update_number(number.ref, params)
     except UpstreamError as exc:
         raise _refused(exc) from exc
     if "pin" in params:
@@ -166,7 +144,7 @@ async def business_profile(rt: Runtime, number: PhoneNumber, fields: str | None)
     rules.check_profile_fields(fields)
     admin = await _admin(rt, number)
     try:
-        return await admin.business_profile(_ref(number), fields)
+        return await admin.business_profile(number.ref, fields)
     except UpstreamError as exc:
         raise _refused(exc) from exc
 
@@ -177,7 +155,7 @@ async def do_update_business_profile(
     changes = rules.check_profile_update(params)
     admin = await _admin(rt, number)
     try:
-        answer = await admin.update_business_profile(_ref(number), params)
+        answer = await admin.update_business_profile(number.ref, params)
     except UpstreamError as exc:
         raise _refused(exc) from exc
     await _record(rt, number, by, "profile_update", {"fields": sorted(changes)}, None)
@@ -187,12 +165,12 @@ async def do_update_business_profile(
 async def describe_number(
     rt: Runtime, org: Organization, number: PhoneNumber, fields: str | None
 ) -> dict[str, Any]:
-    """`GET /{phone_number_id}`: a `cloud` number as Meta describes it; a `simulator` number from what
-    wagate recorded, with the simulator's display-name review."""
-    if number.upstream == "cloud":
-        cloud = await _admin(rt, number)
+    """`GET /{phone_number_id}`: a number at Meta as Meta describes it; a `simulator` number from what
+    wagate recorded, with the simulator's display-name review when it runs in this process."""
+    upstream = running_upstream(rt, number)
+    if upstream is not None and upstream.at_meta:
         try:
-            answer = await cloud.number_fields(_ref(number), fields)
+            answer = await upstream.number_fields(number.ref, fields)
         except UpstreamError as exc:
             raise _refused(exc) from exc
         await _follow(rt, number, answer)
@@ -212,8 +190,8 @@ async def describe_number(
         "messaging_limit_tier": org.messaging_tier,
         "whatsapp_business_manager_messaging_limit": org.messaging_tier,
     }
-    if rt.simulator is not None and number.upstream == "simulator":
-        described = rt.simulator.lifecycles.describe(number.id)
+    if upstream is not None:
+        described = await upstream.number_fields(number.ref, None)
         body["new_name_status"] = described["new_name_status"]
         if "new_display_name" in described:
             body["new_display_name"] = described["new_display_name"]

@@ -12,14 +12,15 @@ from wagate.domain.access import Actor
 from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber, check_rate
 from wagate.errors import ApiError, not_found
 from wagate.services import simulator_sync
-from wagate.services.accounts import access_account, cloud_of, meta_refused
+from wagate.services.accounts import access_account, meta_refused
 from wagate.services.organizations import decode, invalid
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import running_upstream
 from wagate.store import numbers as store
 from wagate.store.management import Stamp
 from wagate.store.quality import rating_of
 from wagate.store.tenancy import CreatePhoneNumber
-from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.base import UpstreamError
 
 
 class NewNumber(msgspec.Struct, forbid_unknown_fields=True):
@@ -81,7 +82,7 @@ async def do_add_number(rt: Runtime, org: Organization, body: bytes, by: Actor) 
     display, region = _checked(rules.check_display_number, new.display_phone_number, "display_phone_number")
     rate = _checked(check_rate, new.rate, "rate")
     upstream = _checked(
-        rules.check_upstream, new.upstream or ("cloud" if account.at_meta else "simulator"), "upstream"
+        rules.check_upstream, new.upstream or rules.default_upstream(account.at_meta), "upstream"
     )
     name = _checked(rules.check_name, new.verified_name or account.name, "verified_name")
     meta_id = None if new.meta_phone_number_id is None else _meta_id(new.meta_phone_number_id)
@@ -91,7 +92,7 @@ async def do_add_number(rt: Runtime, org: Organization, body: bytes, by: Actor) 
             "a number of an account at Meta needs meta_phone_number_id",
             field="meta_phone_number_id",
         )
-    if not account.at_meta and (meta_id is not None or upstream == "cloud"):
+    if not account.at_meta and (meta_id is not None or rules.needs_meta(upstream)):
         field = "meta_phone_number_id" if meta_id is not None else "upstream"
         raise ApiError(
             "invalid_request",
@@ -105,8 +106,7 @@ async def do_add_number(rt: Runtime, org: Organization, body: bytes, by: Actor) 
     number = await rt.db.write(store.AddNumber(create, Stamp(by, now)))
     if number is None:
         raise ApiError("number_exists", f"phone number {meta_id} is already in wagate", http_status=409)
-    if upstream == "simulator":
-        await simulator_sync.number_added(rt, account.id)
+    await simulator_sync.number_added(rt, account.id)
     return present(await _load(rt, org, number.id))
 
 
@@ -156,7 +156,7 @@ async def do_change_number(
         changes["verified_name"] = _checked(rules.check_name, change.verified_name, "verified_name")
     if change.upstream is not None:
         changes["upstream"] = _checked(rules.check_upstream, change.upstream, "upstream")
-        if changes["upstream"] == "cloud":
+        if rules.needs_meta(changes["upstream"]):
             account = await access_account(rt, org, str(row.number.waba_id))
             if not account.at_meta:
                 raise ApiError(
@@ -171,7 +171,7 @@ async def do_change_number(
         if number is None:
             raise not_found(f"phone number {raw_id}")
         _changed(rt, number)
-        if number.upstream == "simulator" and row.number.upstream != "simulator":
+        if number.upstream != row.number.upstream:
             await simulator_sync.number_added(rt, number.waba_id)
     return present(await _load(rt, org, row.number.id))
 
@@ -183,36 +183,33 @@ def _changed(rt: Runtime, number: PhoneNumber) -> None:
     rt.waker.number_changed(number)
 
 
-def _ref(number: PhoneNumber) -> NumberRef:
-    return NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
-
-
 async def do_refresh_number(rt: Runtime, org: Organization, raw_id: str, by: Actor) -> dict[str, Any]:
-    """Read the number from Meta (a `cloud` number) or the simulator and keep how it stands."""
+    """Read the number from its upstream (Meta, or the simulator) and keep how it stands."""
     row = await access_number(rt, org, raw_id)
     number = row.number
-    if number.upstream == "cloud":
-        try:
-            answer = await cloud_of(rt).number_fields(_ref(number), rules.REFRESH_FIELDS)
-        except UpstreamError as exc:
-            raise meta_refused(exc) from exc
+    upstream = running_upstream(rt, number)
+    if upstream is None:
+        raise ApiError(
+            "upstream_unavailable",
+            f"the {number.upstream!r} upstream of this number does not run in this process "
+            "(the simulator runs only in `wagate serve`); refresh there",
+            http_status=503,
+        )
+    try:
+        answer = await upstream.number_fields(number.ref, rules.REFRESH_FIELDS)
+    except UpstreamError as exc:
+        raise meta_refused(exc) from exc
+    if upstream.at_meta:
         standing = rules.standing_from_meta(answer)
     else:
-        simulator = rt.simulator
-        if simulator is None:
-            raise ApiError(
-                "upstream_unavailable",
-                "the simulator runs only in `wagate serve`; refresh there",
-                http_status=503,
-            )
+        # The simulator follows wagate's records: the quality is the one wagate computes.
         quality = await rt.db.read(lambda conn: rating_of(conn, org.id))
-        described = simulator.lifecycles.describe(number.id)
         standing = rules.NumberStanding(
-            messaging_tier=rules.tier_of_limit(simulator.policy.messaging_limit(number.waba_id)),
+            messaging_tier=str(answer["messaging_limit_tier"]),
             quality_rating=quality,
-            code_verification_status=described.get("code_verification_status"),
+            code_verification_status=answer.get("code_verification_status"),
             platform_type="CLOUD_API",
-            connected=rules.connected_from_status(described.get("status")),
+            connected=rules.connected_from_status(answer.get("status")),
         )
     await rt.db.write(store.RecordStanding(org.id, number.id, standing, Stamp(by, rt.clock.now())))
     refreshed = await _load(rt, org, number.id)

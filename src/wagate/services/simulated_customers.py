@@ -119,13 +119,13 @@ async def do_customer_message(rt: Runtime, number: PhoneNumber, action: Customer
         raise ApiError(
             "invalid_request", f"from: {action.from_!r} is not a valid phone number", field="from"
         ) from exc
-    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    ref = number.ref
     media = None
     if action.type in MEDIA_KINDS:
         media = await _send_file(simulator, ref, action)
     message = build_inbound(action, simulator.resolve_message_id, media)
     if "context" in message:
-        message["context"]["from"] = "".join(ch for ch in number.display_phone_number if ch.isdigit())
+        message["context"]["from"] = number.digits
     return await simulator.customer_message(ref, wa_id, action.name, message)
 
 
@@ -142,7 +142,7 @@ async def do_customer_preferences(rt: Runtime, number: PhoneNumber, action: Pref
         raise ApiError(
             "invalid_request", f"wa_id: {action.wa_id!r} is not a valid phone number", field="wa_id"
         ) from exc
-    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    ref = number.ref
     await simulator.customer_preferences(ref, wa_id, action.value)
 
 

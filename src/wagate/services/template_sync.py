@@ -12,8 +12,7 @@ from wagate.services import simulator_sync
 from wagate.services.runtime import Runtime
 from wagate.store import template_sync as sql
 from wagate.store.template_sync import MetaTemplate
-from wagate.upstreams.base import UpstreamError
-from wagate.upstreams.cloud import CloudUpstream
+from wagate.upstreams.base import TemplateAdmin, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def parse_meta_template(raw: Any) -> MetaTemplate | None:
 
 
 async def fetch_templates(
-    cloud: CloudUpstream, waba_id: int, page_size: int = PAGE_SIZE
+    cloud: TemplateAdmin, waba_id: int, page_size: int = PAGE_SIZE
 ) -> list[MetaTemplate]:
     """Every template of the account at Meta, following the `after` cursors."""
     found: list[MetaTemplate] = []
@@ -84,7 +83,7 @@ async def fetch_templates(
 
 
 async def do_sync_templates(
-    rt: Runtime, cloud: CloudUpstream, page_size: int = PAGE_SIZE
+    rt: Runtime, cloud: TemplateAdmin, page_size: int = PAGE_SIZE
 ) -> list[AccountSync]:
     """Import every `cloud` account's templates from Meta; an account Meta refuses is reported, not fatal."""
     accounts = await rt.db.read(sql.cloud_business_accounts)

@@ -1,25 +1,36 @@
-"""The small interface every upstream implements."""
+"""The interface every upstream implements, in four small parts: sending (`Sender`), a number's life at
+Meta (`NumberAdmin`), templates at Meta (`TemplateAdmin`) and the upstream's copy of what wagate knows
+(`UpstreamSync`). `Upstream` is all four; services resolve a number's with `services/upstreams.py` and
+never ask which upstream it is.
+
+`at_meta` says where the state of accounts lives: at Meta for the `cloud` upstream (the number's
+standing, the templates and their review are Meta's, and wagate follows them), in wagate for the
+simulator (which keeps a copy, told through `UpstreamSync`, and follows wagate's records of each
+number).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wagate.cloudapi.error_codes import lookup
+from wagate.domain.tenancy import NumberRef
 
 # How an upstream hands an event (a Meta webhook envelope, as bytes) to wagate's one ingest path.
 IngestFn = Callable[[bytes], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class NumberRef:
-    """What an upstream needs to know about the business number it sends from."""
-
-    id: int
-    display_phone_number: str
-    waba_id: int
-    rate: int
+__all__ = [
+    "IngestFn",
+    "NumberAdmin",
+    "NumberRef",
+    "Sender",
+    "TemplateAdmin",
+    "Upstream",
+    "UpstreamError",
+    "UpstreamSync",
+]
 
 
 class UpstreamError(Exception):
@@ -45,7 +56,7 @@ class UpstreamError(Exception):
         super().__init__(f"({code}) {self.title}: {details}")
 
 
-class Upstream(Protocol):
+class Sender(Protocol):
     name: str
 
     async def start(self, ingest: IngestFn) -> None: ...
@@ -67,3 +78,94 @@ class Upstream(Protocol):
     async def download_media(self, number: NumberRef, upstream_media_id: str) -> tuple[bytes, str]:
         """The bytes and MIME type of a media object the upstream holds (inbound media)."""
         ...
+
+
+class NumberAdmin(Protocol):
+    """Meta's lifecycle calls for one number, answered as Meta answers them (Meta's error object in an
+    `UpstreamError` when refused). The parameters are the caller's, checked by Meta's rules already."""
+
+    at_meta: bool
+
+    async def follow(self, number: NumberRef, *, verified: bool, registered: bool) -> None:
+        """Start following the number from what wagate recorded of it, unless followed already (Meta
+        follows its numbers itself)."""
+        ...
+
+    async def request_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def verify_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def register(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def deregister(self, number: NumberRef) -> dict[str, Any]: ...
+
+    async def update_number(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
+        """`POST /{phone_number_id}` with `pin` and/or `new_display_name`."""
+        ...
+
+    async def business_profile(self, number: NumberRef, fields: str | None) -> dict[str, Any]: ...
+
+    async def update_business_profile(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def number_fields(self, number: NumberRef, fields: str | None) -> dict[str, Any]:
+        """`GET /{phone_number_id}[?fields=...]`: the number as the upstream describes it."""
+        ...
+
+    def sent_code(self, number: NumberRef) -> str | None:
+        """The verification code last "sent" for the number, when the upstream can show it (only an
+        imitation can: Meta sends it by SMS or voice)."""
+        ...
+
+
+class TemplateAdmin(Protocol):
+    """An account's templates at the upstream, for an upstream `at_meta` (where Meta reviews them).
+    Elsewhere the templates are wagate's own, reviewed here and told to the upstream by sync."""
+
+    async def template_page(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """One page of the account's templates (`GET /{waba_id}/message_templates`)."""
+        ...
+
+    async def create_template(self, waba_id: int, body: Any) -> dict[str, Any]:
+        """`POST /{waba_id}/message_templates`: the new template's id, status and category."""
+        ...
+
+    async def edit_template(self, waba_id: int, template_id: int, body: Any) -> dict[str, Any]: ...
+
+    async def delete_templates(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
+        """`DELETE /{waba_id}/message_templates?name=...[&hsm_id=...]`."""
+        ...
+
+    async def subscribe_app(self, waba_id: int) -> dict[str, Any]:
+        """`POST /{waba_id}/subscribed_apps`: the token's Meta app gets the account's webhooks."""
+        ...
+
+    async def unsubscribe_app(self, waba_id: int) -> dict[str, Any]: ...
+
+
+class UpstreamSync(Protocol):
+    """The upstream's own copy of accounts' messaging limits and templates, which it enforces on every
+    send independently of wagate's checks. An upstream `at_meta` holds its own: these do nothing."""
+
+    def sync_account(self, waba_id: int, messaging_limit: int | None) -> None:
+        """The account's messaging limit: unique customers per 24 hours outside windows (None: unlimited)."""
+        ...
+
+    def sync_template(
+        self,
+        waba_id: int,
+        template_id: int,
+        name: str,
+        language: str,
+        status: str,
+        category: str,
+        parameter_format: str,
+        components: list[dict[str, Any]],
+    ) -> None: ...
+
+    def drop_template(self, template_id: int) -> None:
+        """The template is gone from wagate: the copy forgets it."""
+        ...
+
+
+class Upstream(Sender, NumberAdmin, TemplateAdmin, UpstreamSync, Protocol):
+    """Everything wagate asks of WhatsApp, for the numbers on one upstream."""

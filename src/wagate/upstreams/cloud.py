@@ -27,6 +27,8 @@ TokenLookup = Callable[[int], Awaitable[str | None]]
 
 class CloudUpstream:
     name = "cloud"
+    # Meta holds the accounts' templates, limits and numbers' standing; wagate follows what it says.
+    at_meta = True
 
     def __init__(self, settings: Settings, token_for: TokenLookup) -> None:
         self.base = f"{settings.graph_base_url.rstrip('/')}/{settings.graph_version}"
@@ -159,6 +161,12 @@ class CloudUpstream:
         return await self._request("DELETE", f"{self.base}/{waba_id}/subscribed_apps", waba_id)
 
     # -- a number's lifecycle at Meta (relayed as the caller sent it; Meta's answer comes back) ----------
+    async def follow(self, number: NumberRef, *, verified: bool, registered: bool) -> None:
+        return None
+
+    def sent_code(self, number: NumberRef) -> str | None:
+        return None
+
     async def request_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", f"{self.base}/{number.id}/request_code", number, json=params)
 
@@ -188,6 +196,26 @@ class CloudUpstream:
         """`GET /{phone_number_id}[?fields=...]`: the number as Meta describes it."""
         params = {"fields": fields} if fields else {}
         return await self._call("GET", f"{self.base}/{number.id}", number, params=params)
+
+    # -- Meta keeps its own accounts and templates: nothing to tell it ------------------------------------
+    def sync_account(self, waba_id: int, messaging_limit: int | None) -> None:
+        return None
+
+    def sync_template(
+        self,
+        waba_id: int,
+        template_id: int,
+        name: str,
+        language: str,
+        status: str,
+        category: str,
+        parameter_format: str,
+        components: list[dict[str, Any]],
+    ) -> None:
+        return None
+
+    def drop_template(self, template_id: int) -> None:
+        return None
 
 
 class MetaRefusal(UpstreamError):

@@ -66,9 +66,12 @@ from wagate.workers.webhook_sender import WebhookSender
 log = logging.getLogger(__name__)
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None, role: Role = Role.ALL) -> Runtime:
+def build_runtime(
+    settings: Settings, clock: Clock | None = None, role: Role = Role.ALL, *, with_simulator: bool = True
+) -> Runtime:
     """Everything a process needs. The in-process simulator belongs to the single process
-    (`wagate serve`): processes of a scale-out deployment send through Meta (or the fake Meta)."""
+    (`wagate serve`): processes of a scale-out deployment, and the CLI's commands beside a serving
+    process (`with_simulator=False`), send through Meta (or the fake Meta)."""
     settings.home.mkdir(parents=True, exist_ok=True)
     clock = clock or clock_from_spec(settings.clock)
     db = Database(settings.db_url, encryption_keys(settings))
@@ -78,7 +81,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, role: Role = R
             "(see docs/deployment.md), or run everything in one process with `wagate serve`"
         )
     simulator = None
-    if role is Role.ALL:
+    if role is Role.ALL and with_simulator:
         journal = settings.home / "simulator" / "journal.jsonl"
         simulator = SimulatorUpstream(clock, settings.simulator, journal)
     tokens: TtlCache[int, str | None] = TtlCache(30.0)

@@ -17,6 +17,7 @@ from wagate.domain.tenancy import PhoneNumber
 from wagate.errors import not_found
 from wagate.services import number_lifecycle, tenancy
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import running_upstream
 from wagate.store import tenancy as tenancy_sql
 from wagate.web import templates_routes
 from wagate.web.callers import actor_of
@@ -90,9 +91,8 @@ async def simulator_verification_code(request: Request) -> Response:
     rt: Runtime = request.app.state.rt
     caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
     number = await tenancy.access_phone_number(rt, caller.org, request.path_params["number_id"])
-    code = None
-    if rt.simulator is not None and number.upstream == "simulator":
-        code = rt.simulator.lifecycles.current_code(number.id)
+    upstream = running_upstream(rt, number)
+    code = None if upstream is None else upstream.sent_code(number.ref)
     if code is None:
         raise not_found(f"a verification code for number {number.id} (request one first)")
     return json_response({"phone_number_id": str(number.id), "code": code})

@@ -19,7 +19,6 @@ from wagate.services.simulated_customers import (
     do_customer_message,
     do_customer_preferences,
 )
-from wagate.upstreams.base import NumberRef
 from wagate.upstreams.simulator import SimulatorUpstream
 from wagate.web import simulator_template_routes
 from wagate.web.errors import json_response
@@ -79,7 +78,7 @@ async def messaging_tier(request: Request) -> Response:
     except msgspec.DecodeError as exc:
         raise ApiError("invalid_request", str(exc)) from exc
     number = await tenancy.access_phone_number(rt, org, change.phone_number_id)
-    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    ref = number.ref
     try:
         await _simulator(rt).set_messaging_tier(ref, change.tier)
     except ValueError as exc:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from typing import Any
 
 import msgspec
 
 from wagate.cloudapi.error_codes import lookup
-from wagate.domain.pacing import SlidingWindowPacer, Slot
 from wagate.domain.policy import window_open
 from wagate.domain.retry import RetryPolicy
 from wagate.domain.templates import status_refusal
@@ -35,18 +33,14 @@ from wagate.store.policy import PrunePolicyCounts
 from wagate.store.upkeep import PruneIdempotencyKeys
 from wagate.upstreams.base import NumberRef, Upstream, UpstreamError
 from wagate.workers.base import PeriodicWorker
-from wagate.workers.shared_pacing import SharedPacer
+from wagate.workers.pacing import LocalPacer, Pacer, Permit
+from wagate.workers.shared_pacing import SHARED_WINDOW, SharedPacer
 
 log = logging.getLogger(__name__)
 
 _decoder = msgspec.json.Decoder(dict[str, Any])
 _encoder = msgspec.json.Encoder()
 
-# Widening the pacer's window a little absorbs the jitter between our clock and the upstream's.
-PACING_MARGIN = 0.002
-# Shared pacing counts a send when Redis lets it go, a round trip before it reaches the upstream; the
-# wider margin absorbs the difference between workers.
-SHARED_PACING_MARGIN = 0.02
 REDACTED = "••••••"
 
 
@@ -102,22 +96,21 @@ def _policy_refusal(item: Claimed, now: float) -> tuple[int, str, str] | None:
     return None
 
 
+def pacer_for(rt: Runtime, number: PhoneNumber) -> Pacer:
+    """The number's pacer: shared through Redis by every worker process when there is one, else local."""
+    if rt.redis is None:
+        return LocalPacer(number.rate)
+    return SharedPacer(
+        rt.redis, number.id, number.rate, window=SHARED_WINDOW, prefix=rt.settings.redis_prefix
+    )
+
+
 class Lane:
     def __init__(self, rt: Runtime, number: PhoneNumber, upstream: Upstream) -> None:
         self.rt = rt
         self.number = number
         self.upstream = upstream
-        self.pacer = SlidingWindowPacer(number.rate, window=1.0 + PACING_MARGIN)
-        # With several worker processes, the number's rate is shared through Redis instead.
-        self.shared: SharedPacer | None = None
-        if rt.redis is not None:
-            self.shared = SharedPacer(
-                rt.redis,
-                number.id,
-                number.rate,
-                window=1.0 + SHARED_PACING_MARGIN,
-                prefix=rt.settings.redis_prefix,
-            )
+        self.pacer = pacer_for(rt, number)
         self.buffer: deque[Claimed] = deque()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(rt.settings.max_in_flight)
@@ -131,9 +124,7 @@ class Lane:
 
     @property
     def ref(self) -> NumberRef:
-        return NumberRef(
-            self.number.id, self.number.display_phone_number, self.number.waba_id, self.number.rate
-        )
+        return self.number.ref
 
     def update(self, number: PhoneNumber, upstream: Upstream | None = None) -> None:
         """Follow a change of the number: its rate paces the next sends, its upstream takes them."""
@@ -142,8 +133,6 @@ class Lane:
             self.media = MediaTranslator(self.rt, upstream)
         if number.rate != self.number.rate:
             self.pacer.set_rate(number.rate)
-            if self.shared is not None:
-                self.shared.set_rate(number.rate)
         self.number = number
 
     def start(self) -> None:
@@ -216,25 +205,17 @@ class Lane:
             self.buffer.popleft()
             await self._write(SendOutcome(OutcomeKind.RETRY, item.message_id, now, due_at=now + 1.0))
             return
-        slot: Slot | None = None
-        if self.shared is None:
-            delay = self.pacer.delay(time.monotonic())
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await self.slots.acquire()
-            slot = self.pacer.reserve(time.monotonic())
-        else:
-            # The shared place is taken in the send's own task, just before the send (`_paced`).
-            await self.slots.acquire()
+        await self.pacer.ready()
+        await self.slots.acquire()
+        permit = self.pacer.admit()
         self.buffer.popleft()
-        placed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._send(item, slot, placed))
+        task = asyncio.create_task(self._send(item, permit))
         self.in_flight.add(task)
         task.add_done_callback(self.in_flight.discard)
-        if self.shared is not None:
+        if not permit.is_placed:
             # One send waits for its place at a time; the rest wait in the buffer, most urgent first,
             # so that a reply claimed meanwhile still goes before the campaign.
-            await asyncio.wait({placed})
+            await permit.wait_placed()
 
     def _take_claim(self) -> None:
         """Move a finished claim's rows into the buffer. A claim that failed (the database went away)
@@ -245,18 +226,6 @@ class Lane:
         claimed = claim.result()
         self.buffer.extend(claimed)
         self._drained = not claimed
-
-    async def _paced(self) -> bool:
-        """Wait for a place in the number's rate, shared with every other worker; False if the lane
-        stops first. Only one send of a lane waits at a time (`_step` waits until it is placed), and
-        each goes to the upstream the moment it has its place: what Redis counted is when it left."""
-        assert self.shared is not None
-        while not self.stopping:
-            grant = await self.shared.take()
-            if grant.wait <= 0:
-                return True
-            await asyncio.sleep(grant.wait)
-        return False
 
     def _expired(self, item: Claimed, now: float) -> SendOutcome:
         ttl = int(item.expires_at - item.created_at)
@@ -282,9 +251,9 @@ class Lane:
             error_details=details,
         )
 
-    async def _send(self, item: Claimed, slot: Slot | None, placed: asyncio.Future[None]) -> None:
+    async def _send(self, item: Claimed, permit: Permit) -> None:
         try:
-            outcome = await self._attempt(item, slot, placed)
+            outcome = await self._attempt(item, permit)
             if outcome is None:  # stopped before its turn: it goes back to the queue
                 await self.rt.db.write(ReleaseClaims([item.message_id]))
                 return
@@ -294,24 +263,17 @@ class Lane:
             log.exception("lane %s: could not record the outcome of %s", self.number.id, item.wamid)
         finally:
             self.slots.release()
-            if not placed.done():
-                placed.set_result(None)
+            permit.mark_placed()
 
-    async def _attempt(
-        self, item: Claimed, slot: Slot | None, placed: asyncio.Future[None]
-    ) -> SendOutcome | None:
+    async def _attempt(self, item: Claimed, permit: Permit) -> SendOutcome | None:
         rt = self.rt
         try:
             payload = await self.media.translate(self.ref, build_payload(item))
-            if self.shared is not None:
-                go = await self._paced()
-                placed.set_result(None)
-                if not go:
-                    return None
+            if not await self.pacer.place(permit, lambda: self.stopping):
+                return None
             # No task between the pacer's clock and the upstream's: asyncio.timeout runs the send inline.
             async with asyncio.timeout(rt.settings.send_timeout):
-                if slot is not None:
-                    self.pacer.start(slot, time.monotonic())
+                self.pacer.started(permit)
                 upstream_id = await self.upstream.send(self.ref, payload)
         except TimeoutError:
             return self._in_doubt(item, UpstreamError(131000, "upstream timed out", outcome_unknown=True))
@@ -428,7 +390,7 @@ class Dispatcher(Waker, PeriodicWorker):
         self.lanes: dict[int, Lane] = {}
         self.upkeep = Upkeep(rt)
         self._unserved: set[int] = set()
-        # Numbers seen at start-up were told to the simulator then (`simulator_sync.sync_all`).
+        # Numbers seen at start-up were told to the upstreams then (`simulator_sync.sync_all`).
         self._looked = False
 
     def wake(self, number_id: int) -> None:
@@ -459,7 +421,7 @@ class Dispatcher(Waker, PeriodicWorker):
                 moved = number.upstream != lane.number.upstream
                 lane.update(number, upstream)
                 if moved:
-                    await self._simulator_learns(number)
+                    await self._upstream_learns(number)
                 continue
             if lane is not None:
                 # Moved to an upstream this process does not run: its sends wait for a process that does.
@@ -477,16 +439,15 @@ class Dispatcher(Waker, PeriodicWorker):
                 continue
             self._unserved.discard(number.id)
             if self._looked:
-                await self._simulator_learns(number)
+                await self._upstream_learns(number)
             lane = self.lanes[number.id] = Lane(self.rt, number, upstream)
             lane.start()
         self._looked = True
 
-    async def _simulator_learns(self, number: PhoneNumber) -> None:
-        """A number added or moved to the simulator by another process (`wagate numbers add`): the
-        simulator learns its account's messaging limit and templates before the number sends."""
-        if number.upstream == "simulator":
-            await simulator_sync.number_added(self.rt, number.waba_id)
+    async def _upstream_learns(self, number: PhoneNumber) -> None:
+        """A number added or moved by another process (`wagate numbers add`): an upstream that keeps a
+        copy (the simulator) learns its account's messaging limit and templates before the number sends."""
+        await simulator_sync.number_added(self.rt, number.waba_id)
 
     async def shutdown(self) -> None:
         await self.stop()

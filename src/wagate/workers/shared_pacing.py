@@ -14,24 +14,31 @@ fewer than `rate` entries younger than the window. It fails safe:
   the workers Redis last counted (never faster than the whole rate divided among them), until Redis
   answers again.
 
-The dispatcher's lanes use it when `WAGATE_REDIS_URL` is set (several worker processes).
+The dispatcher's lanes use it when `WAGATE_REDIS_URL` is set (several worker processes), through the
+pacer interface of `workers/pacing.py`: the place is taken in the send's own task (`place`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from wagate.domain.pacing import SlidingWindowPacer
+from wagate.workers.pacing import Permit
 
 log = logging.getLogger(__name__)
 
+# Shared pacing counts a send when Redis lets it go, a round trip before it reaches the upstream; the
+# wider margin absorbs the difference between workers.
+SHARED_WINDOW = 1.02
 # Workers that called within this long count as alive when the rate is shared out.
 WORKER_TTL_US = 10_000_000
 # Once Redis failed, how long to pace locally before asking it again.
@@ -123,6 +130,28 @@ class SharedPacer:
         self.rate = max(1, rate)
         self._fallback = None
         self._share = None
+
+    # -- the pacer interface (`workers/pacing.Pacer`) -------------------------------------------------
+    async def ready(self) -> None:
+        return None
+
+    def admit(self) -> Permit:
+        return Permit(None, placed=False)
+
+    async def place(self, permit: Permit, stopping: Callable[[], bool]) -> bool:
+        """Take a place just before the send: what Redis counts is when the send leaves."""
+        try:
+            while not stopping():
+                grant = await self.take()
+                if grant.wait <= 0:
+                    return True
+                await asyncio.sleep(grant.wait)
+            return False
+        finally:
+            permit.mark_placed()
+
+    def started(self, permit: Permit) -> None:
+        return None
 
     @property
     def workers(self) -> int:

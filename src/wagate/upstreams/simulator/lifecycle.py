@@ -180,10 +180,13 @@ class Lifecycles:
 
 class SimulatedNumbers:
     """The in-process simulator answering a `simulator` number's lifecycle calls as Meta would, with
-    the same methods as the `cloud` upstream's relay."""
+    the methods of the upstream interface (`upstreams/base.NumberAdmin`); mixed into the simulator."""
 
-    def __init__(self, lifecycles: Lifecycles) -> None:
-        self.lifecycles = lifecycles
+    lifecycles: Lifecycles
+
+    async def follow(self, number: NumberRef, *, verified: bool, registered: bool) -> None:
+        # The simulator follows a number from the state wagate has recorded for it.
+        self.lifecycles.adopt(number.id, verified=verified, registered=registered)
 
     async def request_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
         return self.lifecycles.request_code(number.id, params)
@@ -206,5 +209,5 @@ class SimulatedNumbers:
     async def update_business_profile(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
         return self.lifecycles.update_profile(number.id, params)
 
-    async def number_fields(self, number: NumberRef, fields: str | None) -> dict[str, Any]:
-        return {"id": str(number.id), **self.lifecycles.describe(number.id)}
+    def sent_code(self, number: NumberRef) -> str | None:
+        return self.lifecycles.current_code(number.id)

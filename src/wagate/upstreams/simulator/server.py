@@ -372,7 +372,7 @@ async def control_customer(request: Request) -> Response:
     wa_id = to_wa_id(action.from_, "US")
     message = build_inbound(action, meta.simulator.resolve_message_id)
     if "context" in message:
-        message["context"]["from"] = "".join(ch for ch in number.display_phone_number if ch.isdigit())
+        message["context"]["from"] = number.ref.digits
     sim_id = await meta.simulator.customer_message(number.ref, wa_id, action.name, message)
     return _json({"id": sim_id}, 201)
 

@@ -33,12 +33,13 @@ from wagate.cloudapi.webhooks import (
     messages_envelope,
     status_event,
 )
+from wagate.domain.numbers import tier_of_limit
 from wagate.domain.policy import TIER_LIMITS
 from wagate.ids import new_graph_id, new_wamid
 from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
 from wagate.upstreams.simulator.journal import Journal, read_journal
-from wagate.upstreams.simulator.lifecycle import Lifecycles
+from wagate.upstreams.simulator.lifecycle import Lifecycles, SimulatedNumbers
 from wagate.upstreams.simulator.network import NetworkRules
 from wagate.upstreams.simulator.policy import Policy, Refusal, expected_template
 
@@ -74,8 +75,10 @@ def _failure_error(failure: Refusal | None) -> list[dict[str, Any]]:
     return [error_object(failure.code, lookup(failure.code).title, failure.details)]
 
 
-class SimulatorUpstream:
+class SimulatorUpstream(SimulatedNumbers):
     name = "simulator"
+    # The accounts' templates and numbers' standing are wagate's: the simulator keeps a copy.
+    at_meta = False
 
     def __init__(
         self,
@@ -352,7 +355,7 @@ class SimulatorUpstream:
         change = {
             "messaging_product": "whatsapp",
             "metadata": {
-                "display_phone_number": "".join(c for c in number.display_phone_number if c.isdigit()),
+                "display_phone_number": number.digits,
                 "phone_number_id": str(number.id),
             },
             "user_preferences": [preference],
@@ -370,7 +373,7 @@ class SimulatorUpstream:
         self.policy.sync_account(number.waba_id, after)
         upgrade = after is None or (before is not None and after > before)
         value = {
-            "display_phone_number": "".join(c for c in number.display_phone_number if c.isdigit()),
+            "display_phone_number": number.digits,
             "event": "UPGRADE" if upgrade else "DOWNGRADE",
             "current_limit": tier,
         }
@@ -399,6 +402,11 @@ class SimulatorUpstream:
     def forget_template(self, waba_id: int, template_id: int) -> None:
         self.policy.forget_template(waba_id, template_id)
 
+    def drop_template(self, template_id: int) -> None:
+        known_in = self.policy.template_account(template_id)
+        if known_in is not None:
+            self.policy.forget_template(known_in, template_id)
+
     def template_account(self, template_id: int) -> int | None:
         """The account of a template the simulator knows, if it knows it."""
         return self.policy.template_account(template_id)
@@ -410,6 +418,34 @@ class SimulatorUpstream:
     def sync_account(self, waba_id: int, messaging_limit: int | None) -> None:
         """The account's messaging limit: unique customers per 24 hours outside windows (None: unlimited)."""
         self.policy.sync_account(waba_id, messaging_limit)
+
+    # -- a number's life (`SimulatedNumbers`) and templates: wagate's records, the simulator's copy ------
+    async def number_fields(self, number: NumberRef, fields: str | None) -> dict[str, Any]:
+        """The number's lifecycle as the simulator follows it, and its account's messaging limit."""
+        limit = self.policy.messaging_limit(number.waba_id)
+        return {
+            "id": str(number.id),
+            **self.lifecycles.describe(number.id),
+            "messaging_limit_tier": tier_of_limit(limit),
+        }
+
+    async def template_page(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
+        raise _templates_here()
+
+    async def create_template(self, waba_id: int, body: Any) -> dict[str, Any]:
+        raise _templates_here()
+
+    async def edit_template(self, waba_id: int, template_id: int, body: Any) -> dict[str, Any]:
+        raise _templates_here()
+
+    async def delete_templates(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
+        raise _templates_here()
+
+    async def subscribe_app(self, waba_id: int) -> dict[str, Any]:
+        raise _templates_here()
+
+    async def unsubscribe_app(self, waba_id: int) -> dict[str, Any]:
+        raise _templates_here()
 
     # -- recovery --------------------------------------------------------------------------------
     def _replay(self, path: Path) -> None:
@@ -455,6 +491,10 @@ class SimulatorUpstream:
             owed += 1
         if owed:
             log.info("simulator: %d messages still owed receipts after restart", owed)
+
+
+def _templates_here() -> UpstreamError:
+    return UpstreamError(100, "the simulator's accounts are not at Meta: wagate keeps their templates")
 
 
 @functools.lru_cache(maxsize=100_000)
