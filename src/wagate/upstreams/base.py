@@ -23,6 +23,7 @@ IngestFn = Callable[[bytes], Awaitable[None]]
 
 __all__ = [
     "IngestFn",
+    "MetaRefusal",
     "NumberAdmin",
     "NumberRef",
     "Sender",
@@ -54,6 +55,17 @@ class UpstreamError(Exception):
         # True when the upstream may have taken the message (a timeout): resending could duplicate it.
         self.outcome_unknown = outcome_unknown
         super().__init__(f"({code}) {self.title}: {details}")
+
+
+class MetaRefusal(UpstreamError):
+    """Meta answered with its error object, kept whole for a caller that passes it on as it came."""
+
+    def __init__(
+        self, error: dict[str, Any], http_status: int, details: str, retry_after: float | None
+    ) -> None:
+        super().__init__(error["code"], details, retry_after=retry_after)
+        self.error = error
+        self.http_status = http_status
 
 
 class Sender(Protocol):

@@ -17,10 +17,12 @@ import msgspec
 
 from wagate.net.addresses import UnsafeTarget, check_url, safe_session
 from wagate.settings import Settings
-from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
+from wagate.upstreams.base import IngestFn, MetaRefusal, NumberRef, UpstreamError
 
 log = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder(dict[str, Any])
+
+__all__ = ["CloudUpstream", "MetaRefusal", "TokenLookup"]
 
 TokenLookup = Callable[[int], Awaitable[str | None]]
 
@@ -216,17 +218,6 @@ class CloudUpstream:
 
     def drop_template(self, template_id: int) -> None:
         return None
-
-
-class MetaRefusal(UpstreamError):
-    """Meta answered with its error object, kept whole for a caller that passes it on as it came."""
-
-    def __init__(
-        self, error: dict[str, Any], http_status: int, details: str, retry_after: float | None
-    ) -> None:
-        super().__init__(error["code"], details, retry_after=retry_after)
-        self.error = error
-        self.http_status = http_status
 
 
 def _retry_after(raw: str | None) -> float | None:

@@ -10,18 +10,20 @@ anywhere: the control API shows it (`GET /api/v1/simulator/numbers/{id}/verifica
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wagate.cloudapi import number_lifecycle as rules
 from wagate.errors import GraphError
-from wagate.upstreams.base import NumberRef
+from wagate.upstreams.base import MetaRefusal, NumberRef
 
 SUCCESS: dict[str, Any] = {"success": True}
 
@@ -189,25 +191,42 @@ class SimulatedNumbers:
         self.lifecycles.adopt(number.id, verified=verified, registered=registered)
 
     async def request_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
-        return self.lifecycles.request_code(number.id, params)
+        with _as_meta():
+            return self.lifecycles.request_code(number.id, params)
 
     async def verify_code(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
-        return self.lifecycles.verify_code(number.id, params)
+        with _as_meta():
+            return self.lifecycles.verify_code(number.id, params)
 
     async def register(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
-        return self.lifecycles.register(number.id, params)
+        with _as_meta():
+            return self.lifecycles.register(number.id, params)
 
     async def deregister(self, number: NumberRef) -> dict[str, Any]:
-        return self.lifecycles.deregister(number.id)
+        with _as_meta():
+            return self.lifecycles.deregister(number.id)
 
     async def update_number(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
-        return self.lifecycles.update_number(number.id, params)
+        with _as_meta():
+            return self.lifecycles.update_number(number.id, params)
 
     async def business_profile(self, number: NumberRef, fields: str | None) -> dict[str, Any]:
-        return self.lifecycles.profile(number.id, fields)
+        with _as_meta():
+            return self.lifecycles.profile(number.id, fields)
 
     async def update_business_profile(self, number: NumberRef, params: dict[str, Any]) -> dict[str, Any]:
-        return self.lifecycles.update_profile(number.id, params)
+        with _as_meta():
+            return self.lifecycles.update_profile(number.id, params)
 
     def sent_code(self, number: NumberRef) -> str | None:
         return self.lifecycles.current_code(number.id)
+
+
+@contextlib.contextmanager
+def _as_meta() -> Iterator[None]:
+    """A refusal reaches the caller as the `cloud` upstream's does: Meta's error object, whole."""
+    try:
+        yield
+    except GraphError as exc:
+        error = exc.to_body()["error"]
+        raise MetaRefusal(error, exc.http_status, exc.details or exc.message, None) from exc
