@@ -50,6 +50,8 @@ class Network:
     # Every change of every webhook envelope the upstream reported (statuses, customers' messages).
     changes: list[dict[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # The ids of the templates the tests added, by name.
+    template_ids: dict[str, int] = field(default_factory=dict)
     customer_writes: Callable[[NumberRef, str, str], Awaitable[None]] = field(default=None)  # type: ignore[assignment]
     code_sent: Callable[[NumberRef], Awaitable[str | None]] = field(default=None)  # type: ignore[assignment]
     new_number: Callable[[], Awaitable[NumberRef]] = field(default=None)  # type: ignore[assignment]
@@ -113,7 +115,7 @@ async def in_process() -> AsyncIterator[Network]:
 
     async def add_template(to: NumberRef, body: dict[str, Any]) -> None:
         # The simulator's accounts keep their templates in wagate, reviewed there, told by sync.
-        template_id = 301_000_000 + len(body["name"])
+        template_id = network.template_ids[body["name"]] = 301_000_000 + len(network.template_ids)
         simulator.sync_template(
             to.waba_id, template_id, body["name"], body["language"], "APPROVED", body["category"],
             "positional", body["components"],
@@ -215,6 +217,7 @@ async def at_fake_meta(home: Path) -> AsyncIterator[Network]:
                 # Meta holds the account's templates and reviews them.
                 created = await cloud.create_template(to.waba_id, body)
                 assert created["status"] == "APPROVED"
+                network.template_ids[body["name"]] = int(created["id"])
 
             network.customer_writes, network.code_sent = customer_writes, code_sent
             network.new_number, network.add_template = new_number, add_template
@@ -352,13 +355,12 @@ async def test_templates_at_meta_are_listed_there_and_nowhere_else(network: Netw
 async def test_a_template_dropped_from_the_copy_is_refused_where_a_copy_is_kept(network: Network) -> None:
     """Sync tells an upstream that keeps a copy; one at Meta holds its own and sync changes nothing."""
     upstream = network.upstream
-    template_ids = [301_000_000 + len("hello_world")]
-    for template_id in template_ids:
-        upstream.drop_template(template_id)
+    await network.add_template(network.number, {**HELLO, "name": "to_drop"})
+    upstream.drop_template(network.template_ids["to_drop"])
     upstream.sync_account(network.number.waba_id, None)
     if upstream.at_meta:
-        assert await upstream.send(network.number, template_send(CUSTOMER))
+        assert await upstream.send(network.number, template_send(CUSTOMER, name="to_drop"))
     else:
         with pytest.raises(UpstreamError) as refused:
-            await upstream.send(network.number, template_send(CUSTOMER))
+            await upstream.send(network.number, template_send(CUSTOMER, name="to_drop"))
         assert refused.value.code == 132001
