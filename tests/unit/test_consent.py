@@ -16,8 +16,6 @@ from wagate.domain.consent import (
 )
 from wagate.domain.policy_settings import DEFAULT_OPT_IN_REPLY, DEFAULT_OPT_OUT_REPLY, PolicySettings
 from wagate.services.consent import explain_consent
-from wagate.services.messages import PRIORITY_REPLY
-from wagate.store.ingest_consent import PRIORITY_REPLY as STORE_PRIORITY_REPLY
 
 DEFAULTS = PolicySettings()
 
@@ -132,7 +130,3 @@ def test_explain_consent_covers_every_purpose() -> None:
     assert marketing["record"]["id"] == 3 and "via csv (web form)" in marketing["reasons"][0]
     assert explained["utility"]["state"] == "none" and explained["utility"]["allowed"] is False
     assert explained["utility"]["record"] is None and explained["utility"]["since"] is None
-
-
-def test_the_store_replies_with_the_send_paths_reply_priority() -> None:
-    assert STORE_PRIORITY_REPLY == PRIORITY_REPLY

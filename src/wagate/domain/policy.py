@@ -16,8 +16,10 @@ open, and what the organization allows decide which checks apply (docs/policy.md
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from wagate.domain.phone import is_us_number
+from wagate.domain.templates import status_refusal
 from wagate.errors import GraphError
 
 WINDOW_SECONDS = 24 * 3600.0
@@ -68,74 +70,161 @@ class PolicyInput:
         return None if self.category is None else PURPOSES.get(self.category, "utility")
 
 
-def check_send_policy(
-    policy: PolicyInput, wa_id: str, last_inbound_at: float | None, consent: str | None, now: float
-) -> bool:
-    """Refuse a send the window or consent forbid (Meta's error); returns whether it is
-    business-initiated (a template to a customer without an open window)."""
-    if policy.category is None:
-        check_free_form(last_inbound_at, now)
-        return False
-    business_initiated = not window_open(last_inbound_at, now)
-    check_consent(
-        policy.category,
-        consent,
+class Stage(StrEnum):
+    """When a send is decided: when it is requested, or again when it is due to be sent."""
+
+    REQUEST = "request"
+    DISPATCH = "dispatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """The organization's counted limits as they stand for one send (acceptance only)."""
+
+    tier_used: int  # customers holding a place in the messaging tier
+    tier_held: bool  # this customer holds one already
+    marketing_day: int  # marketing messages to this customer in the last 24 hours
+    marketing_week: int  # and in the last 7 days
+
+
+@dataclass(frozen=True, slots=True)
+class SendFacts:
+    """What the database knows about one send when it is decided."""
+
+    wa_id: str
+    category: str | None  # the template's category; None for a free-form message
+    last_inbound_at: float | None  # when the customer last wrote to the number
+    consent: str | None = None  # the latest action for the category's purpose (opt_in, opt_out)
+    # (name, language, status now; None when the template is gone), when the status is to be checked.
+    template: tuple[str, str, str | None] | None = None
+    # None: not counted yet (the decision then says whether the send needs counting).
+    counts: Counts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A send that may go. `tier_counted` and `marketing_counted` say which counted limits apply to it;
+    decided without counts (`final` False), those still decide it. A final decision says what the send
+    adds to them: a place in the tier (`takes_tier_place`), a marketing send (`marketing_counted`)."""
+
+    business_initiated: bool
+    tier_counted: bool = False
+    marketing_counted: bool = False
+    final: bool = True
+    takes_tier_place: bool = False
+
+    @property
+    def needs_counts(self) -> bool:
+        return not self.final and (self.tier_counted or self.marketing_counted)
+
+
+def decide_send(
+    facts: SendFacts, policy: PolicyInput | None, now: float, stage: Stage = Stage.REQUEST
+) -> GraphError | Decision:
+    """Whether a send may go, from what the database knows; Meta's error (returned, not raised) if not.
+
+    When it is requested, `policy` (the organization's) applies in full: the template's status, the
+    window (free-form), consent (templates), then the marketing cap and the messaging tier from
+    `facts.counts`. When it is due (`Stage.DISPATCH`, `policy` None: the counted limits held their
+    place at acceptance), only what time can change: the template's status, the window, a marketing
+    opt-out; the error says so.
+    """
+    dispatch = stage is Stage.DISPATCH
+    if facts.template is not None:
+        refusal = status_refusal(*facts.template)
+        if refusal is not None:
+            if dispatch:
+                return GraphError(refusal.code, f"{refusal.details} (when it was due to be sent)")
+            return refusal
+    if facts.category is None:
+        if not window_open(facts.last_inbound_at, now):
+            return _window_refusal(facts.last_inbound_at, dispatch)
+        return Decision(business_initiated=False)
+    if dispatch:
+        if facts.category == "MARKETING" and facts.consent == "opt_out":
+            return GraphError(
+                131050, "The customer opted out of marketing messages while the message waited."
+            )
+        return Decision(business_initiated=not window_open(facts.last_inbound_at, now))
+    assert policy is not None, "a send is requested under its organization's policy"
+    business_initiated = not window_open(facts.last_inbound_at, now)
+    refusal = _consent_refusal(
+        facts.category,
+        facts.consent,
         business_initiated=business_initiated,
         consent_required_for_all=policy.consent_required_for_all,
-        wa_id=wa_id,
+        wa_id=facts.wa_id,
     )
-    return business_initiated
+    if refusal is not None:
+        return refusal
+    marketing = facts.category == "MARKETING"
+    tiered = business_initiated and policy.tier_limit is not None
+    counts = facts.counts
+    if counts is None:
+        return Decision(business_initiated, tiered, marketing, final=not (tiered or marketing))
+    if marketing and (
+        counts.marketing_day >= policy.marketing_per_day or counts.marketing_week >= policy.marketing_per_week
+    ):
+        return frequency_refusal(policy.marketing_per_day, policy.marketing_per_week)
+    takes_place = tiered and not counts.tier_held
+    if takes_place and policy.tier_limit is not None and counts.tier_used >= policy.tier_limit:
+        return tier_refusal(policy.tier_limit)
+    return Decision(business_initiated, tiered, marketing, takes_tier_place=takes_place)
 
 
-def check_free_form(last_inbound_at: float | None, now: float) -> None:
+def _window_refusal(last_inbound_at: float | None, dispatch: bool) -> GraphError:
+    if dispatch:
+        return GraphError(
+            131047, "The customer's 24-hour window closed before the message could be sent: send a template."
+        )
     if last_inbound_at is None:
-        raise GraphError(
+        return GraphError(
             131047,
             "The customer has not written to this number, so no 24-hour window is open: send a template "
             "instead.",
         )
-    if not window_open(last_inbound_at, now):
-        raise GraphError(
-            131047,
-            "Message failed to send because more than 24 hours have passed since the customer last "
-            "replied to this number: send a template instead.",
-        )
+    return GraphError(
+        131047,
+        "Message failed to send because more than 24 hours have passed since the customer last "
+        "replied to this number: send a template instead.",
+    )
 
 
-def check_consent(
+def _consent_refusal(
     category: str,
     consent: str | None,
     *,
     business_initiated: bool,
     consent_required_for_all: bool,
     wa_id: str,
-) -> None:
+) -> GraphError | None:
     """`consent` is the contact's latest action for the category's purpose (opt_in, opt_out or None)."""
     if category == "MARKETING":
         if is_us_number(wa_id):
-            raise GraphError(
+            return GraphError(
                 131049,
                 "Marketing templates are not delivered to US (+1) numbers: Meta does not deliver them.",
             )
         if consent == "opt_out":
-            raise GraphError(131050, "The customer opted out of marketing messages from this business.")
+            return GraphError(131050, "The customer opted out of marketing messages from this business.")
         if consent != "opt_in":
-            raise GraphError(
+            return GraphError(
                 139001,
                 "No marketing opt-in is recorded for this customer: record their consent "
                 "(POST /api/v1/contacts/{id}/consent or an import) before sending marketing.",
             )
-        return
+        return None
     if not business_initiated:
-        return
+        return None
     purpose = PURPOSES.get(category, "utility")
     if consent == "opt_out":
-        raise GraphError(139004, f"The customer opted out of {purpose} messages from this business.")
+        return GraphError(139004, f"The customer opted out of {purpose} messages from this business.")
     if consent_required_for_all and consent != "opt_in":
-        raise GraphError(
+        return GraphError(
             139004,
             f"This organization requires a recorded {purpose} opt-in before a business-initiated message.",
         )
+    return None
 
 
 def tier_refusal(limit: int) -> GraphError:

@@ -22,18 +22,22 @@ from wagate.domain.consent import (
     is_stop_promotions,
     reply_for,
 )
+from wagate.domain.sending import (
+    REPLY_TTL,
+    NewMessage,
+    OutgoingMessage,
+    plan_message,
+    priority_of,
+    time_to_live,
+)
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
 from wagate.store import sealed
 from wagate.store.consent import NewConsent, load_policies, record_consents
-from wagate.store.messages import NewMessage, insert_outbound
+from wagate.store.messages import insert_outbound
 from wagate.store.schema import messages
 from wagate.store.sql import many
 
-# services.messages.PRIORITY_REPLY: the store may not import services (tests check they agree).
-PRIORITY_REPLY = 1
-REPLY_TTL = 86400.0
-_encoder = msgspec.json.Encoder()
 _template_decoder = msgspec.json.Decoder(dict[str, object])
 _MARKETING_MESSAGES = select(messages.c.wamid, messages.c.content).where(
     messages.c.wamid.in_(many("wamids")), messages.c.category == "MARKETING"
@@ -128,19 +132,17 @@ def _language(content: str) -> str:
 
 
 def _reply(candidate: KeywordCandidate, text: str, now: float) -> NewMessage:
-    return NewMessage(
+    """The confirmation, planned as every send is (`domain/sending.py`): a free-form reply, within the
+    window the keyword just opened."""
+    message = OutgoingMessage.text(candidate.wa_id, text)
+    return plan_message(
+        message,
         wamid=new_wamid(),
         org_id=candidate.number.org_id,
-        phone_number_id=candidate.number.id,
+        number_id=candidate.number.id,
         wa_id=candidate.wa_id,
-        recipient_input=candidate.wa_id,
-        type="text",
-        content=_encoder.encode({"body": text}).decode(),
-        priority=PRIORITY_REPLY,
-        category=None,
-        template_name=None,
-        callback_data=None,
-        context_wamid=None,
-        created_at=now,
-        expires_at=now + REPLY_TTL,
+        template=None,
+        priority=priority_of(None),
+        ttl=time_to_live(REPLY_TTL, None),
+        now=now,
     )

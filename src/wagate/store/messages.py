@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 
 from wagate.domain.policy import PolicyInput
+from wagate.domain.sending import NewMessage
 from wagate.errors import GraphError
 from wagate.store import sealed
 from wagate.store.db import BatchJob, Job
@@ -38,29 +39,13 @@ from wagate.store.wakeups import announce
 
 # -- accepting --------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class NewMessage:
-    wamid: str
-    org_id: int
-    phone_number_id: int
-    wa_id: str
-    recipient_input: str | None
-    type: str
-    content: str
-    priority: int
-    category: str | None
-    template_name: str | None
-    callback_data: str | None
-    context_wamid: str | None
-    created_at: float
-    expires_at: float
+class IdempotencyRecord:
+    """An idempotency key with the digest of the request it came with, and what to answer a repeat:
+    the record of the acceptance (`services/sending.py` makes and reads it)."""
 
-
-@dataclass(frozen=True, slots=True)
-class IdempotentResponse:
     key: str
     request_hash: str
-    status_code: int
-    response: bytes
+    answer: bytes
 
 
 class AcceptOutcome(StrEnum):
@@ -73,8 +58,7 @@ class AcceptOutcome(StrEnum):
 @dataclass(frozen=True, slots=True)
 class AcceptResult:
     outcome: AcceptOutcome
-    status_code: int = 200
-    response: bytes = b""
+    answer: bytes = b""  # REPLAYED: the record stored with the key
     error: GraphError | None = None
 
 
@@ -83,7 +67,7 @@ class AcceptMessage(BatchJob[AcceptResult]):
     """Write a message, its first status and its outbox row, and remember its idempotency key."""
 
     message: NewMessage
-    idempotency: IdempotentResponse | None
+    idempotency: IdempotencyRecord | None
     idempotency_ttl: float
     # The organization's policy for this send, applied here with the window and consent ledger
     # (None: wagate's own messages, which need no check).
@@ -122,8 +106,8 @@ class AcceptMessage(BatchJob[AcceptResult]):
                             "org_id": m.org_id,
                             "key": job.idempotency.key,
                             "request_hash": job.idempotency.request_hash,
-                            "status_code": job.idempotency.status_code,
-                            "response": job.idempotency.response,
+                            "status_code": 200,
+                            "response": job.idempotency.answer,
                             "created_at": m.created_at,
                         }
                         for job, m in keyed
@@ -177,7 +161,6 @@ _KEYS = select(
     idempotency_keys.c.org_id,
     idempotency_keys.c.key,
     idempotency_keys.c.request_hash,
-    idempotency_keys.c.status_code,
     idempotency_keys.c.response,
     idempotency_keys.c.created_at,
 ).where(idempotency_keys.c.org_id.in_(many("orgs")), idempotency_keys.c.key.in_(many("keys")))
@@ -195,14 +178,14 @@ def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[Accep
     rows = conn.execute(
         _KEYS, {"orgs": list({o for o, _ in wanted}), "keys": list({k for _, k in wanted})}
     ).all()
-    known: dict[tuple[int, str], tuple[str, int, bytes]] = {}
+    known: dict[tuple[int, str], tuple[str, bytes]] = {}
     expired: list[tuple[int, str]] = []
     oldest_valid = keyed[0][1].message.created_at - keyed[0][1].idempotency_ttl
     for row in rows:
         if row.created_at < oldest_valid:
             expired.append((row.org_id, row.key))
         else:
-            known[(row.org_id, row.key)] = (row.request_hash, row.status_code, bytes(row.response))
+            known[(row.org_id, row.key)] = (row.request_hash, bytes(row.response))
     if expired:
         for org_id, key in expired:
             conn.execute(_FORGET_KEY, {"org_id": org_id, "key": key})
@@ -212,11 +195,11 @@ def _check_keys(conn: Connection, jobs: list[AcceptMessage], results: list[Accep
         scope = (job.message.org_id, idem.key)
         seen = known.get(scope)
         if seen is None:
-            known[scope] = (idem.request_hash, idem.status_code, idem.response)
+            known[scope] = (idem.request_hash, idem.answer)
             continue
-        request_hash, status_code, response = seen
+        request_hash, answer = seen
         if request_hash == idem.request_hash:
-            results[i] = AcceptResult(AcceptOutcome.REPLAYED, status_code, response)
+            results[i] = AcceptResult(AcceptOutcome.REPLAYED, answer)
         else:
             results[i] = AcceptResult(AcceptOutcome.CONFLICT)
 

@@ -9,13 +9,14 @@ requests cannot overshoot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, replace
+from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, bindparam, func, select
 
-from wagate.domain.policy import DAY, WEEK, PolicyInput, check_send_policy, frequency_refusal, tier_refusal
+from wagate.domain.policy import DAY, WEEK, Counts, Decision, PolicyInput, SendFacts, decide_send
+from wagate.domain.sending import NewMessage
 from wagate.errors import GraphError
 from wagate.store import sealed
 from wagate.store.consent import latest_consents
@@ -29,9 +30,6 @@ from wagate.store.schema import (
     tier_reservations,
 )
 from wagate.store.sql import insert_rows, many, rows_in
-
-if TYPE_CHECKING:
-    from wagate.store.messages import NewMessage
 
 _WINDOWS = select(service_windows.c.wa_id, service_windows.c.last_inbound_at).where(
     service_windows.c.phone_number_id == bindparam("number"), service_windows.c.wa_id.in_(many("wa_ids"))
@@ -76,21 +74,29 @@ class Decisions:
 
 
 def decide(conn: Connection, sends: Sequence[tuple[int, NewMessage, PolicyInput]]) -> Decisions:
+    """Gather what the policy needs for the batch and let `domain.policy.decide_send` decide each send;
+    the tier and the cap are counted only for the sends that need them, in the batch's order."""
     decisions = Decisions({}, {})
     if not sends:
         return decisions
     windows = _windows(conn, sends)
     consents = _consents(conn, sends)
+    to_count: list[tuple[int, NewMessage, PolicyInput, SendFacts, Decision]] = []
     for index, message, policy in sends:
-        last = windows.get((message.phone_number_id, message.wa_id))
-        consent = consents.get((message.org_id, message.wa_id, policy.purpose or ""))
-        try:
-            decisions.initiated[index] = check_send_policy(
-                policy, message.wa_id, last, consent, message.created_at
-            )
-        except GraphError as refusal:
-            decisions.refused[index] = refusal
-    _count_limits(conn, [s for s in sends if s[0] not in decisions.refused], decisions)
+        facts = SendFacts(
+            message.wa_id,
+            policy.category,
+            windows.get((message.phone_number_id, message.wa_id)),
+            consents.get((message.org_id, message.wa_id, policy.purpose or "")),
+        )
+        verdict = decide_send(facts, policy, message.created_at)
+        if isinstance(verdict, GraphError):
+            decisions.refused[index] = verdict
+        elif verdict.needs_counts:
+            to_count.append((index, message, policy, facts, verdict))
+        else:
+            decisions.initiated[index] = verdict.business_initiated
+    _count_limits(conn, to_count, decisions)
     return decisions
 
 
@@ -131,46 +137,46 @@ def _consents(
 
 
 def _count_limits(
-    conn: Connection, sends: Sequence[tuple[int, NewMessage, PolicyInput]], decisions: Decisions
+    conn: Connection,
+    sends: Sequence[tuple[int, NewMessage, PolicyInput, SendFacts, Decision]],
+    decisions: Decisions,
 ) -> None:
-    by_org: dict[int, list[tuple[int, NewMessage, PolicyInput]]] = {}
+    """Read the tier and the cap once per organization, then decide each send with them as they stand
+    after the sends before it in the batch."""
+    by_org: dict[int, list[tuple[int, NewMessage, PolicyInput, SendFacts, Decision]]] = {}
     for send in sends:
-        _, message, policy = send
-        tiered = decisions.initiated.get(send[0], False) and policy.tier_limit is not None
-        if tiered or policy.marketing:
-            by_org.setdefault(message.org_id, []).append(send)
+        by_org.setdefault(send[1].org_id, []).append(send)
     for org_id, group in by_org.items():
-        now = max(message.created_at for _, message, _ in group)
-        wa_ids = list({message.wa_id for _, message, _ in group})
+        now = max(send[1].created_at for send in group)
+        wa_ids = list({send[1].wa_id for send in group})
         used, held = 0, set()
-        if any(decisions.initiated.get(i) and p.tier_limit is not None for i, _, p in group):
+        if any(first.tier_counted for *_, first in group):
             used = int(conn.execute(TIER_USED, {"org_id": org_id, "since": now - DAY}).scalar() or 0)
             params = {"org_id": org_id, "wa_ids": wa_ids, "since": now - DAY}
             held = set(conn.execute(TIER_HELD, params).scalars())
         marketing: dict[str, list[float]] = {}
-        if any(p.marketing for _, _, p in group):
+        if any(first.marketing_counted for *_, first in group):
             params = {"org_id": org_id, "wa_ids": wa_ids, "since": now - WEEK}
             for wa_id, at in conn.execute(MARKETING_SENT, params):
                 marketing.setdefault(wa_id, []).append(float(at))
-        for index, message, policy in group:
+        for index, message, policy, facts, _ in group:
             wa_id, at = message.wa_id, message.created_at
-            if policy.marketing:
-                sent = marketing.get(wa_id, [])
-                day = sum(1 for t in sent if t > at - DAY)
-                week = sum(1 for t in sent if t > at - WEEK)
-                if day >= policy.marketing_per_day or week >= policy.marketing_per_week:
-                    decisions.refused[index] = frequency_refusal(
-                        policy.marketing_per_day, policy.marketing_per_week
-                    )
-                    continue
-            limit = policy.tier_limit
-            if decisions.initiated.get(index) and limit is not None and wa_id not in held:
-                if used >= limit:
-                    decisions.refused[index] = tier_refusal(limit)
-                    continue
+            sent = marketing.get(wa_id, ())
+            counts = Counts(
+                tier_used=used,
+                tier_held=wa_id in held,
+                marketing_day=sum(1 for t in sent if t > at - DAY),
+                marketing_week=sum(1 for t in sent if t > at - WEEK),
+            )
+            verdict = decide_send(replace(facts, counts=counts), policy, at)
+            if isinstance(verdict, GraphError):
+                decisions.refused[index] = verdict
+                continue
+            decisions.initiated[index] = verdict.business_initiated
+            if verdict.takes_tier_place:
                 held.add(wa_id)
                 used += 1
-            if policy.marketing:
+            if verdict.marketing_counted:
                 marketing.setdefault(wa_id, []).append(at)
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.cloudapi.send import parse_send_request
 from wagate.domain.access import Scope
+from wagate.domain.sending import Accepted, OutgoingMessage, Sender, SendOptions
 from wagate.errors import GraphError, unknown_object
 from wagate.media import service as media_service
-from wagate.services import messages as message_service
-from wagate.services import number_lifecycle, tenancy
+from wagate.services import number_lifecycle, sending, tenancy
 from wagate.services import templates as template_service
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
@@ -21,6 +24,9 @@ from wagate.web.errors import json_response
 
 _VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 MAX_KEY_LENGTH = 255
+SUCCESS = b'{"success":true}'
+_NO_KEY = SendOptions()
+_encoder = msgspec.json.Encoder()
 
 
 def _check_version(version: str) -> None:
@@ -45,7 +51,31 @@ async def handle_send(
         raise GraphError(133010, "Register the number (POST /{version}/{phone_number_id}/register) to send.")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise GraphError(100, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    return await message_service.do_send(rt, org, number, body, key)
+    request = parse_send_request(body)
+    if request.kind != "message":
+        await sending.do_mark_read(
+            rt, org, number, request.read_message_id or "", typing=request.kind == "typing"
+        )
+        return 200, SUCCESS
+    options = _NO_KEY if key is None else SendOptions(key, hashlib.sha256(body).hexdigest())
+    accepted = await sending.send_message(
+        rt, org, number, OutgoingMessage.from_request(request), Sender.api_token(caller.token_id), options
+    )
+    return 200, _answer(accepted)
+
+
+def _answer(accepted: Accepted) -> bytes:
+    """Meta's answer to an accepted send (a replay answers the same: it is made of the same parts)."""
+    message: dict[str, Any] = {"id": accepted.wamid}
+    if accepted.type == "template":
+        message["message_status"] = "accepted"
+    return _encoder.encode(
+        {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": accepted.recipient_input, "wa_id": accepted.wa_id}],
+            "messages": [message],
+        }
+    )
 
 
 async def send_message(request: Request) -> Response:

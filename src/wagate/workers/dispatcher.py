@@ -17,11 +17,10 @@ from typing import Any
 
 import msgspec
 
-from wagate.cloudapi.error_codes import lookup
-from wagate.domain.policy import window_open
+from wagate.domain.policy import SendFacts, Stage, decide_send
 from wagate.domain.retry import RetryPolicy
-from wagate.domain.templates import status_refusal
 from wagate.domain.tenancy import PhoneNumber
+from wagate.errors import GraphError
 from wagate.media.translate import MediaTranslator
 from wagate.services import simulator_sync
 from wagate.services.quality import do_update_quality
@@ -74,26 +73,20 @@ def redact_codes(content: str) -> str:
     return _encoder.encode(template).decode()
 
 
-def _policy_refusal(item: Claimed, now: float) -> tuple[int, str, str] | None:
-    """What time changed while the message waited: its window closed, its template was paused,
-    disabled or deleted, or the customer opted out."""
-    if item.template is not None:
-        refusal = status_refusal(*item.template)
-        if refusal is not None:
-            return refusal.code, refusal.title, f"{refusal.details} (when it was due to be sent)"
-    if item.type != "template" and not window_open(item.last_inbound_at, now):
-        return (
-            131047,
-            lookup(131047).title,
-            "The customer's 24-hour window closed before the message could be sent: send a template.",
-        )
-    if item.marketing_opted_out:
-        return (
-            131050,
-            lookup(131050).title,
-            "The customer opted out of marketing messages while the message waited.",
-        )
-    return None
+def _policy_refusal(item: Claimed, now: float) -> GraphError | None:
+    """What time changed while the message waited (its window closed, its template was paused,
+    disabled or deleted, the customer opted out), as the policy decides it at dispatch."""
+    # A template's message is told by its category (never None for one; "" would still be a template).
+    category = (item.category or "") if item.type == "template" else None
+    facts = SendFacts(
+        item.wa_id,
+        category,
+        item.last_inbound_at,
+        consent="opt_out" if item.marketing_opted_out else None,
+        template=item.template,
+    )
+    verdict = decide_send(facts, None, now, Stage.DISPATCH)
+    return verdict if isinstance(verdict, GraphError) else None
 
 
 def pacer_for(rt: Runtime, number: PhoneNumber) -> Pacer:
@@ -186,17 +179,16 @@ class Lane:
         refusal = _policy_refusal(item, now)
         if refusal is not None:
             self.buffer.popleft()
-            code, title, details = refusal
-            self.rt.metrics.failed.labels(str(code)).inc()
-            self.rt.metrics.policy_refusals.labels(str(code), "dispatch").inc()
+            self.rt.metrics.failed.labels(str(refusal.code)).inc()
+            self.rt.metrics.policy_refusals.labels(str(refusal.code), "dispatch").inc()
             await self._write(
                 SendOutcome(
                     OutcomeKind.FAILED,
                     item.message_id,
                     now,
-                    error_code=code,
-                    error_title=title,
-                    error_details=details,
+                    error_code=refusal.code,
+                    error_title=refusal.title,
+                    error_details=refusal.details,
                 )
             )
             return
