@@ -33,10 +33,11 @@ from wagate.ids import new_wamid
 from wagate.media import service as media_service
 from wagate.services.policy import policy_for
 from wagate.services.runtime import Runtime
+from wagate.services.upstreams import upstream_for
 from wagate.store import messages as store
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.schema import contacts
-from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.base import UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,7 @@ async def _recipient(rt: Runtime, org: Organization, number: PhoneNumber, messag
         wa_id = wa_id_found
     else:
         raise GraphError(131008, "The parameter to is required.")
-    own = "".join(ch for ch in number.display_phone_number if ch.isdigit())
-    if wa_id == own:
+    if wa_id == number.digits:
         raise GraphError(131021, "to: the recipient is the sending business number")
     return wa_id
 
@@ -198,12 +198,9 @@ async def do_mark_read(
             f"message_id: no message {message_id} received by this number",
             message="(#100) Invalid parameter",
         )
-    upstream = rt.upstreams.get(number.upstream)
-    if upstream is None:
-        raise GraphError(131000, f"the upstream {number.upstream!r} of this number is not running")
-    ref = NumberRef(number.id, number.display_phone_number, number.waba_id, number.rate)
+    upstream = upstream_for(rt, number, code=131000)
     try:
-        await upstream.mark_read(ref, found.upstream_id, typing)
+        await upstream.mark_read(number.ref, found.upstream_id, typing)
     except UpstreamError as exc:
         raise GraphError(exc.code, exc.details or exc.title) from exc
     await rt.db.write(store.MarkRead(number.id, found.wa_id, found.created_at, rt.clock.now()))
