@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import msgspec
+
 from wagate.domain.phone import is_us_number
 from wagate.domain.templates import status_refusal
 from wagate.errors import GraphError
@@ -77,8 +79,7 @@ class Stage(StrEnum):
     DISPATCH = "dispatch"
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(msgspec.Struct, frozen=True):
     """The organization's counted limits as they stand for one send (acceptance only)."""
 
     tier_used: int  # customers holding a place in the messaging tier
@@ -87,8 +88,7 @@ class Counts:
     marketing_week: int  # and in the last 7 days
 
 
-@dataclass(frozen=True, slots=True)
-class SendFacts:
+class SendFacts(msgspec.Struct, frozen=True):
     """What the database knows about one send when it is decided."""
 
     wa_id: str
@@ -101,8 +101,7 @@ class SendFacts:
     counts: Counts | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     """A send that may go. `tier_counted` and `marketing_counted` say which counted limits apply to it;
     decided without counts (`final` False), those still decide it. A final decision says what the send
     adds to them: a place in the tier (`takes_tier_place`), a marketing send (`marketing_counted`)."""

@@ -41,8 +41,8 @@ class SenderKind(StrEnum):
     SYSTEM = "system"
 
 
-@dataclass(frozen=True, slots=True)
-class Sender:
+# Structs rather than dataclasses for what is built on every send (see cloudapi/send.py).
+class Sender(msgspec.Struct, frozen=True):
     """Who asks for a send: an API token (its id), a rule, a dialog, a campaign, an operator (their
     ids), or wagate itself (what sends, by name)."""
 
@@ -153,8 +153,7 @@ class SendOptions:
     ttl: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
+class Accepted(msgspec.Struct, frozen=True):
     """A send accepted into the outbox (or the first acceptance of a repeated idempotency key)."""
 
     wamid: str
@@ -164,8 +163,7 @@ class Accepted:
     replayed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class TemplateFacts:
+class TemplateFacts(msgspec.Struct, frozen=True):
     """What checking a template send found: the template's category and name, and its own
     time-to-live (or the one-time code's expiry)."""
 
@@ -197,8 +195,7 @@ def time_to_live(class_ttl: float, template: TemplateFacts | None, *, override: 
     return ttl
 
 
-@dataclass(frozen=True, slots=True)
-class NewMessage:
+class NewMessage(msgspec.Struct, frozen=True):
     """The row an accepted outbound message is written as, with its outbox entry (`insert_outbound`)."""
 
     wamid: str

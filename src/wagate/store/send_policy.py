@@ -9,7 +9,7 @@ requests cannot overshoot.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -168,7 +168,7 @@ def _count_limits(
                 marketing_day=sum(1 for t in sent if t > at - DAY),
                 marketing_week=sum(1 for t in sent if t > at - WEEK),
             )
-            verdict = decide_send(replace(facts, counts=counts), policy, at)
+            verdict = decide_send(msgspec.structs.replace(facts, counts=counts), policy, at)
             if isinstance(verdict, GraphError):
                 decisions.refused[index] = verdict
                 continue
