@@ -98,6 +98,24 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.consumer_lag = Gauge(
+            "wagate_event_consumer_lag",
+            "Events recorded after a consumer's cursor (0: it has handled everything)",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.consumer_retries = Gauge(
+            "wagate_event_consumer_retries",
+            "Events a consumer failed on and is retrying (or gave up)",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.consumer_failures = Counter(
+            "wagate_event_consumer_failures",
+            "Attempts of a consumer on an event that raised",
+            ["consumer"],
+            registry=self.registry,
+        )
         self.dispatch_latency = Histogram(
             "wagate_dispatch_latency_seconds",
             "From acceptance to the upstream's acknowledgement",

@@ -51,7 +51,6 @@ def record_events(conn: Connection, new: list[NewEvent]) -> None:
                 if e.meta_value is None
                 else sealed.seal(conn, events.c.meta_value, _encoder.encode(e.meta_value).decode()),
                 "created_at": e.created_at,
-                "fanned_out": 0,
             }
             for e in new
         ],

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 
 from wagate.store.db import Job
+from wagate.store.event_consumers import handled_by_every_consumer
 from wagate.store.management import Stamp, record_change
 from wagate.store.schema import (
     conversations,
@@ -182,7 +183,7 @@ class PruneBatch(Job[PruneResult]):
                 .where(
                     events.c.org_id == self.org_id,
                     events.c.created_at < cutoff,
-                    events.c.fanned_out == 1,
+                    handled_by_every_consumer(),
                     ~undelivered,
                 )
                 .order_by(events.c.id)

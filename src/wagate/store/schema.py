@@ -296,9 +296,35 @@ events = Table(
     Column("payload", Text, nullable=False),
     Column("meta_value", Text),
     Column("created_at", Float, nullable=False),
-    Column("fanned_out", SmallInteger, nullable=False, server_default="0"),
-    Index("ix_events_fan_out", "fanned_out", "id"),
     Index("ix_events_org_created", "org_id", "created_at"),
+)
+
+# Each consumer of the event stream (the webhook fan-out first; rules, dialogs, live views later) keeps
+# its own place in it: `position` is the highest event id it has handled, and every event before it is
+# handled or waits in `event_retries`. A worker holds the consumer until `lease_until`
+# (workers/consumer.py).
+event_consumers = Table(
+    "event_consumers",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("claimed_by", String(40)),
+    Column("lease_until", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+# An event a consumer failed on: tried again with backoff while the consumer goes on with the others;
+# `next_attempt_at` NULL once it is given up (kept to be seen, counted in /metrics).
+event_retries = Table(
+    "event_retries",
+    metadata,
+    Column("consumer", String(80), primary_key=True),
+    Column("event_id", BigInteger, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Float),
+    Column("last_error", Text),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_event_retries_due", "consumer", "next_attempt_at"),
 )
 
 webhook_subscriptions = Table(

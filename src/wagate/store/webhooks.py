@@ -1,8 +1,9 @@
 """Webhooks to the business: subscriptions, fanning events out to deliveries, claiming and settling them.
 
-A delivery is one event for one subscription. Fan-out creates them in the commit that marks the events
-fanned out, so an event is neither lost nor fanned out twice. The sender claims due deliveries with a
-lease; a lease that ends without an outcome (a crash) makes the delivery claimable again.
+A delivery is one event for one subscription. Fan-out creates them for the events its consumer reads
+after its cursor (`workers/consumer.py`); a delivery is unique per subscription and event, so an event
+read twice after a crash is not delivered twice. The sender claims due deliveries with a lease; a lease
+that ends without an outcome (a crash) makes the delivery claimable again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from wagate.store import sealed
 from wagate.store.db import BatchJob, Job
+from wagate.store.event_consumers import Event
 from wagate.store.schema import events, phone_numbers, webhook_deliveries, webhook_subscriptions
 from wagate.store.sql import insert_ignore
 
@@ -181,10 +183,10 @@ class FanOutReport:
     deliveries: int
 
 
-def _matches(sub: Subscription, event: Any, number_wabas: dict[int, int]) -> bool:
+def _matches(sub: Subscription, event: Event, number_wabas: dict[int, int]) -> bool:
     if sub.event_types is not None and event.type not in sub.event_types:
         return False
-    if sub.format == "meta" and (event.meta_value is None or event.field is None):
+    if sub.format == "meta" and (not event.has_meta_value or event.field is None):
         return False  # nothing to put in Meta's envelope
     if sub.phone_number_ids is None:
         return True
@@ -198,28 +200,15 @@ def _matches(sub: Subscription, event: Any, number_wabas: dict[int, int]) -> boo
 
 @dataclass(slots=True)
 class FanOut(Job[FanOutReport]):
-    """Turn the oldest events not yet fanned out into deliveries for the subscriptions they match."""
+    """Turn events (read by the webhook fan-out consumer, `workers/webhook_sender.py`) into deliveries
+    for the subscriptions they match. A delivery is unique per subscription and event, so events
+    handed over twice (a worker died before its cursor moved) make no second delivery."""
 
     now: float
-    limit: int = FAN_OUT_BATCH
+    batch: Sequence[Event]
 
     def run(self, conn: Connection) -> FanOutReport:
-        batch = conn.execute(
-            select(
-                events.c.id,
-                events.c.org_id,
-                events.c.type,
-                events.c.phone_number_id,
-                events.c.waba_id,
-                events.c.field,
-                events.c.meta_value.is_not(None).label("meta_value"),
-            )
-            .where(events.c.fanned_out == 0)
-            .order_by(events.c.id)
-            .limit(self.limit)
-            # Another worker fanning out the same events at this moment keeps them (PostgreSQL).
-            .with_for_update(skip_locked=True)
-        ).all()
+        batch = self.batch
         if not batch:
             return FanOutReport(0, 0)
         org_ids = {row.org_id for row in batch}
@@ -257,7 +246,6 @@ class FanOut(Job[FanOutReport]):
         ]
         if rows:
             conn.execute(insert_ignore(conn, webhook_deliveries), rows)
-        conn.execute(update(events).where(events.c.id.in_([row.id for row in batch])).values(fanned_out=1))
         return FanOutReport(len(batch), len(rows))
 
 

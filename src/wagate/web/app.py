@@ -56,12 +56,13 @@ from wagate.web import (
 )
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
+from wagate.workers.consumer import EventConsumer
 from wagate.workers.dispatcher import Dispatcher
 from wagate.workers.key_rotator import KeyRotator
 from wagate.workers.listener import Listener
 from wagate.workers.retention import RetentionWorker
 from wagate.workers.template_reviewer import TemplateReviewer
-from wagate.workers.webhook_sender import WebhookSender
+from wagate.workers.webhook_sender import WebhookFanOut, WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,10 @@ async def workers_running(rt: Runtime) -> AsyncIterator[None]:
     template_reviewer.start()
     webhook_sender = WebhookSender(rt)
     await webhook_sender.begin()
+    # Each follows the event stream with a cursor of its own (workers/consumer.py).
+    consumers: list[EventConsumer] = [WebhookFanOut(rt, webhook_sender)]
+    for consumer in consumers:
+        consumer.start()
     media_worker = MediaWorker(rt)
     media_worker.start()
     retention_worker = RetentionWorker(rt)
@@ -173,6 +178,8 @@ async def workers_running(rt: Runtime) -> AsyncIterator[None]:
         await key_rotator.stop()
         await retention_worker.stop()
         await media_worker.stop()
+        for consumer in consumers:
+            await consumer.stop()
         await webhook_sender.shutdown()
         await template_reviewer.stop()
         if listener is not None:

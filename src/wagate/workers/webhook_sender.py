@@ -1,4 +1,5 @@
-"""The webhook sender: fans new events out to deliveries, then attempts due deliveries concurrently.
+"""The webhook sender: the fan-out consumer turns new events into deliveries, and the sender attempts
+due deliveries concurrently.
 
 Each subscription has at most `max_concurrency` attempts in flight, and a claim only takes what a
 subscription has room for, so a slow or dead endpoint holds its own deliveries back and nobody else's.
@@ -21,6 +22,7 @@ from wagate.net.addresses import UnsafeTarget, check_url, safe_session
 from wagate.services.metrics import Metrics
 from wagate.services.runtime import Runtime
 from wagate.services.webhooks import build_webhook, outcome_of
+from wagate.store.event_consumers import Event
 from wagate.store.webhooks import (
     FAN_OUT_BATCH,
     ClaimDeliveries,
@@ -29,6 +31,7 @@ from wagate.store.webhooks import (
     FanOut,
     ReleaseDeliveries,
 )
+from wagate.workers.consumer import EventConsumer
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,25 @@ def webhook_metrics(metrics: Metrics) -> WebhookMetrics:
     return found
 
 
+class WebhookFanOut(EventConsumer):
+    """The first consumer of the event stream: each event becomes one delivery per subscription it
+    matches, and the sender is woken for them."""
+
+    name = "webhooks"
+    batch = FAN_OUT_BATCH
+    with_payload = False  # deliveries read the payload when they are sent
+
+    def __init__(self, rt: Runtime, sender: WebhookSender | None = None) -> None:
+        super().__init__(rt)
+        self.sender = sender
+
+    async def handle_batch(self, events: list[Event]) -> dict[int, BaseException]:
+        report = await self.rt.db.write(FanOut(self.rt.clock.now(), events))
+        if report.deliveries and self.sender is not None:
+            self.sender.wakeup.set()
+        return {}
+
+
 class WebhookSender:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -112,10 +134,8 @@ class WebhookSender:
                 await asyncio.wait_for(self.wakeup.wait(), POLL_INTERVAL)
 
     async def step(self) -> None:
-        """Fan out every new event, then start attempts for what subscriptions have room for."""
+        """Start attempts for what subscriptions have room for."""
         rt = self.rt
-        while (await rt.db.write(FanOut(rt.clock.now()))).events >= FAN_OUT_BATCH:
-            pass
         if self._attempts() >= MAX_IN_FLIGHT:
             return
         now = rt.clock.now()
