@@ -105,6 +105,38 @@ def account_envelope(waba_id: int, field: str, value: dict[str, Any], time: floa
     return _encoder.encode(body)
 
 
+def status_object(
+    upstream_id: str,
+    status: str,
+    timestamp: float,
+    recipient_id: str,
+    *,
+    callback_data: str | None = None,
+    conversation: dict[str, Any] | None = None,
+    pricing: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    recipient_user_id: str | None = None,
+) -> dict[str, Any]:
+    """One entry of a `messages` change's `statuses`, as Meta sends it; the one builder of that object."""
+    event: dict[str, Any] = {
+        "id": upstream_id,
+        "status": status,
+        "timestamp": str(int(timestamp)),
+        "recipient_id": recipient_id,
+    }
+    if recipient_user_id is not None:
+        event["recipient_user_id"] = recipient_user_id
+    if callback_data is not None:
+        event["biz_opaque_callback_data"] = callback_data
+    if conversation is not None:
+        event["conversation"] = conversation
+    if pricing is not None:
+        event["pricing"] = pricing
+    if errors:
+        event["errors"] = errors
+    return event
+
+
 def status_event(
     upstream_id: str,
     status: str,
@@ -116,34 +148,41 @@ def status_event(
     errors: list[dict[str, Any]] | None = None,
     recipient_user_id: str | None = None,
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "id": upstream_id,
-        "status": status,
-        "timestamp": str(int(timestamp)),
-        "recipient_id": recipient_id,
-    }
-    if recipient_user_id is not None:
-        event["recipient_user_id"] = recipient_user_id
-    if callback_data is not None:
-        event["biz_opaque_callback_data"] = callback_data
+    """A status as an upstream reports it, priced from the message's category once sent or delivered."""
+    pricing = None
     if category is not None and status in ("sent", "delivered"):
         billable = category != "service"
-        event["pricing"] = {
+        pricing = {
             "billable": billable,
             "pricing_model": "PMP",
             "type": "regular" if billable else "free_customer_service",
             "category": category,
         }
-    if errors:
-        event["errors"] = errors
-    return event
+    return status_object(
+        upstream_id,
+        status,
+        timestamp,
+        recipient_id,
+        callback_data=callback_data,
+        pricing=pricing,
+        errors=errors,
+        recipient_user_id=recipient_user_id,
+    )
 
 
-def error_object(code: int, title: str, details: str) -> dict[str, Any]:
-    return {
+ERROR_CODES_HREF = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
+
+
+def error_object(
+    code: int, title: str, details: str | None, href: str | None = ERROR_CODES_HREF
+) -> dict[str, Any]:
+    """One entry of a status's `errors`; `details` falls back to the title, `href` is left out when None."""
+    error: dict[str, Any] = {
         "code": code,
         "title": title,
         "message": title,
-        "error_data": {"details": details},
-        "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+        "error_data": {"details": details if details is not None else title},
     }
+    if href is not None:
+        error["href"] = href
+    return error

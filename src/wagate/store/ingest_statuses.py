@@ -181,8 +181,11 @@ def _error(event: StatusEvent) -> dict[str, Any] | None:
         return None
     first = event.errors[0]
     details = (first.error_data or {}).get("details")
-    return {
+    error: dict[str, Any] = {
         "code": first.code,
         "title": first.title or first.message,
         "details": str(details) if details is not None else None,
     }
+    if first.href is not None:
+        error["href"] = first.href
+    return error

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from wagate.cloudapi.webhooks import error_object, status_object
 from wagate.domain.tenancy import PhoneNumber
 from wagate.store.events import NewEvent
 from wagate.store.schema import contacts
@@ -24,7 +25,7 @@ class StatusChange:
     status: str
     timestamp: float
     callback_data: str | None
-    error: dict[str, Any] | None = None  # {"code", "title", "details"}
+    error: dict[str, Any] | None = None  # {"code", "title", "details"} and "href" when Meta gave one
     pricing: dict[str, Any] | None = None
     conversation: dict[str, Any] | None = None
     user_id: str | None = None  # the recipient's business-scoped user id, when the upstream said it
@@ -58,29 +59,23 @@ def status_events(conn: Connection, changes: list[StatusChange], now: float) -> 
     out = []
     for change in changes:
         user_id = known_users.get((change.org_id, change.recipient)) or change.user_id
-        status: dict[str, Any] = {
-            "id": change.wamid,
-            "status": change.status,
-            "timestamp": str(int(change.timestamp)),
-            "recipient_id": change.recipient,
-        }
-        if user_id:
-            status["recipient_user_id"] = user_id
-        if change.callback_data is not None:
-            status["biz_opaque_callback_data"] = change.callback_data
-        if change.conversation is not None:
-            status["conversation"] = change.conversation
-        if change.pricing is not None:
-            status["pricing"] = change.pricing
-        if change.error is not None:
-            status["errors"] = [
-                {
-                    "code": change.error["code"],
-                    "title": change.error["title"],
-                    "message": change.error["title"],
-                    "error_data": {"details": change.error.get("details") or change.error["title"]},
-                }
-            ]
+        error = change.error
+        errors = None
+        if error is not None:
+            # the wagate payload's error has code, title and details; Meta's object has its href too
+            details = error.get("details") or error["title"]
+            errors = [error_object(error["code"], error["title"], details, error.get("href"))]
+        status = status_object(
+            change.wamid,
+            change.status,
+            change.timestamp,
+            change.recipient,
+            callback_data=change.callback_data,
+            conversation=change.conversation,
+            pricing=change.pricing,
+            errors=errors,
+            recipient_user_id=user_id or None,
+        )
         contact: dict[str, Any] = {"wa_id": change.recipient}
         if user_id:
             contact["user_id"] = user_id
@@ -96,7 +91,7 @@ def status_events(conn: Connection, changes: list[StatusChange], now: float) -> 
             "status": change.status,
             "timestamp": change.timestamp,
             "biz_opaque_callback_data": change.callback_data,
-            "error": change.error,
+            "error": _payload_error(change.error),
             "pricing": change.pricing,
         }
         out.append(
@@ -112,3 +107,10 @@ def status_events(conn: Connection, changes: list[StatusChange], now: float) -> 
             )
         )
     return out
+
+
+def _payload_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The error in wagate's own payload: code, title and details (docs/events.md), never the href."""
+    if error is None:
+        return None
+    return {key: value for key, value in error.items() if key != "href"}
