@@ -23,6 +23,7 @@ from wagate.commands import operators as operators_commands
 from wagate.commands import orgs as orgs_commands
 from wagate.commands import retention as retention_commands
 from wagate.commands import tokens as tokens_commands
+from wagate.commands.database import database
 from wagate.commands.keys import keys_app
 from wagate.settings import Settings, load_settings
 from wagate.store.db import Database
@@ -48,23 +49,6 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(retention_commands.app, name="retention")
 app.add_typer(keys_app, name="keys")
 console = Console(soft_wrap=True)
-
-
-def _database(settings: Settings) -> Database:
-    from wagate.errors import WagateError
-    from wagate.services.encryption import open_database
-    from wagate.store.key_checks import check_keys
-    from wagate.store.migrate import upgrade
-
-    settings.home.mkdir(parents=True, exist_ok=True)
-    try:
-        db = open_database(settings)
-        upgrade(db)
-        check_keys(db, clock_from_spec(settings.clock).now())
-    except WagateError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    return db
 
 
 def _register_at_fake_meta(url: str) -> MetaNumber:
@@ -223,7 +207,7 @@ def bootstrap(
     if fake_meta:
         fake_meta = fake_meta.rstrip("/")
         settings = dataclasses.replace(settings, graph_base_url=fake_meta, allow_private_targets=True)
-    db = _database(settings)
+    db = database(settings)
     try:
         at_meta = _register_at_fake_meta(fake_meta) if fake_meta and not demo_exists(db) else None
         result = do_bootstrap(db, clock_from_spec(settings.clock).now(), at_meta)
@@ -270,7 +254,7 @@ def webhooks_list(as_json: bool = typer.Option(False, "--json", help="Print JSON
     from wagate.services.webhooks import all_subscriptions
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         subs = all_subscriptions(db)
     finally:
@@ -319,7 +303,7 @@ def webhooks_replay(
     from wagate.services.webhooks import replay_deliveries
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         count = replay_deliveries(
             db, clock_from_spec(settings.clock).now(), subscription_id=subscription, state=state, since=since
@@ -338,7 +322,7 @@ def templates_list(as_json: bool = typer.Option(False, "--json", help="Print JSO
     from wagate.services.templates import list_all_templates
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = list_all_templates(db)
     finally:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from wagate.commands.database import database
 from wagate.settings import load_settings
 
 app = typer.Typer(help="The audit log: who changed what, per organization.", no_args_is_help=True)
@@ -31,13 +32,12 @@ def audit_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The newest rows of the organization's audit log."""
-    from wagate.cli import _database
     from wagate.errors import ApiError
     from wagate.services.audit import check_query, list_audit
     from wagate.store.tenancy import org_by_slug
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = db.read_now(lambda conn: org_by_slug(conn, org))
         if found is None:
@@ -72,7 +72,6 @@ def audit_export(
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv."),
 ) -> None:
     """Every row of the organization's audit log, oldest first, to standard output."""
-    from wagate.cli import _database
     from wagate.errors import ApiError
     from wagate.services.audit import check_format, check_query, export_audit
     from wagate.store.tenancy import org_by_slug
@@ -86,7 +85,7 @@ def audit_export(
     except ApiError as exc:
         raise _fail(exc.message) from exc
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = db.read_now(lambda conn: org_by_slug(conn, org))
         if found is None:

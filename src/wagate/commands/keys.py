@@ -8,34 +8,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wagate.clock import clock_from_spec
+from wagate.commands.database import database
 from wagate.crypto.errors import KeyConfigError
 from wagate.crypto.keys import new_key_line
-from wagate.errors import WagateError
 from wagate.media.store import MediaNotStored, SealedMediaStore, media_store, stored_keys
-from wagate.services.encryption import open_database
-from wagate.settings import Settings, load_settings
-from wagate.store.db import Database
-from wagate.store.key_checks import ForgetKey, check_keys
-from wagate.store.migrate import upgrade
+from wagate.settings import load_settings
+from wagate.store.key_checks import ForgetKey
 from wagate.store.rotation import ROTATE_BATCH, RotateBatch, held_key_ids, values_by_key
 from wagate.store.sealed import SEALED_COLUMNS, where_of
 
 keys_app = typer.Typer(help="Encryption keys of the data at rest.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-
-
-def _database(settings: Settings) -> Database:
-    """The database, migrated, once the configured keys are known to open it."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    try:
-        db = open_database(settings)
-        upgrade(db)
-        check_keys(db, clock_from_spec(settings.clock).now())
-    except WagateError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    return db
 
 
 @keys_app.command("generate")
@@ -53,7 +36,7 @@ def keys_generate(
 @keys_app.command("status")
 def keys_status() -> None:
     """How many values each key holds, per sealed column, and which key seals new ones."""
-    db = _database(load_settings())
+    db = database(load_settings())
     try:
         report = db.read_now(values_by_key)
         held = db.read_now(held_key_ids)
@@ -84,7 +67,7 @@ def keys_rotate(
     Run it after putting the new key first in WAGATE_ENCRYPTION_KEYS and restarting wagate with it;
     wagate keeps serving meanwhile, and a rotation stopped midway resumes where it was."""
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     assert db.keys is not None
     try:
         total = 0

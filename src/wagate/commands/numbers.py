@@ -9,6 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from wagate.commands.database import database
 from wagate.commands.setup import body, console, organization, run_service
 from wagate.services.runtime import Runtime
 from wagate.settings import load_settings
@@ -19,11 +20,10 @@ app = typer.Typer(help="Business phone numbers.", no_args_is_help=True)
 @app.command("list")
 def numbers_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the business phone numbers."""
-    from wagate.cli import _database
     from wagate.services.tenancy import list_numbers
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         numbers = list_numbers(db)
     finally:

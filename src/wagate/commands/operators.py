@@ -9,6 +9,7 @@ import sys
 import typer
 
 from wagate.clock import clock_from_spec
+from wagate.commands.database import database
 from wagate.settings import load_settings
 
 app = typer.Typer(help="Operators: people who log in, with an optional second factor.", no_args_is_help=True)
@@ -28,7 +29,6 @@ def add(
     ),
 ) -> None:
     """Add an operator with a password; two-factor login is enrolled over the API."""
-    from wagate.cli import _database
     from wagate.domain.access import CLI
     from wagate.errors import ApiError
     from wagate.services.operators import do_create_operator
@@ -39,7 +39,7 @@ def add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = db.read_now(lambda conn: org_by_slug(conn, org))
         if found is None:

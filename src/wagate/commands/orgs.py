@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from wagate.clock import clock_from_spec
+from wagate.commands.database import database
 from wagate.commands.setup import console
 from wagate.settings import load_settings
 
@@ -25,12 +26,11 @@ def create(
     ),
 ) -> None:
     """Create an organization and print its first API token (shown once: keep it)."""
-    from wagate.cli import _database
     from wagate.domain.access import CLI
     from wagate.services.organizations import do_open_organization
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         org, token = do_open_organization(db, name, slug, tier, CLI, clock_from_spec(settings.clock).now())
     except ValueError as exc:
@@ -50,11 +50,10 @@ def create(
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List the organizations, with how many accounts, numbers, templates and tokens each has."""
-    from wagate.cli import _database
     from wagate.services.organizations import list_organizations, present
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = list_organizations(db)
     finally:

@@ -7,6 +7,7 @@ import json
 import typer
 
 from wagate.clock import clock_from_spec
+from wagate.commands.database import database
 from wagate.settings import load_settings
 
 app = typer.Typer(help="Retention of messages and media, per organization.", no_args_is_help=True)
@@ -33,12 +34,11 @@ def _show(slug: str, message_days: int | None, media_days: int | None, default_m
 @app.command("show")
 def show(org: str = _ORG) -> None:
     """Print the organization's periods as JSON (null messages: kept forever)."""
-    from wagate.cli import _database
     from wagate.store.retention import load_periods
     from wagate.store.tenancy import org_by_slug
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = db.read_now(lambda conn: org_by_slug(conn, org))
         if found is None:
@@ -61,13 +61,12 @@ def set_periods(
     ),
 ) -> None:
     """Set both periods of the organization (an omitted one goes back to its default)."""
-    from wagate.cli import _database
     from wagate.errors import ApiError
     from wagate.services.retention import set_retention
     from wagate.store.tenancy import org_by_slug
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = db.read_now(lambda conn: org_by_slug(conn, org))
         if found is None:

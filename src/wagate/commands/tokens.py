@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wagate.clock import clock_from_spec
+from wagate.commands.database import database
 from wagate.settings import load_settings
 
 app = typer.Typer(help="API tokens: scopes send, read, manage; optional expiry.", no_args_is_help=True)
@@ -39,7 +40,6 @@ def issue(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Issue a token and print it, once: only its hash is kept."""
-    from wagate.cli import _database
     from wagate.domain.access import CLI, ScopeError, parse_duration, parse_scopes
     from wagate.errors import ApiError
     from wagate.services.access import do_issue_token
@@ -51,7 +51,7 @@ def issue(
     except ScopeError as exc:
         raise _fail(str(exc)) from exc
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         found = db.read_now(lambda conn: org_by_slug(conn, org))
         if found is None:
@@ -75,12 +75,11 @@ def issue(
 @app.command("list")
 def tokens_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List API tokens (their first characters only: tokens are stored hashed)."""
-    from wagate.cli import _database
     from wagate.domain.access import Scope
     from wagate.services.access import list_all_tokens
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         tokens = list_all_tokens(db, clock_from_spec(settings.clock).now())
     finally:
@@ -102,13 +101,12 @@ def tokens_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
 @app.command("revoke")
 def revoke(token_id: int = typer.Argument(..., help="The token id from `wagate tokens list`.")) -> None:
     """Revoke an API token."""
-    from wagate.cli import _database
     from wagate.domain.access import CLI
     from wagate.errors import ApiError
     from wagate.services.access import do_revoke_any_token
 
     settings = load_settings()
-    db = _database(settings)
+    db = database(settings)
     try:
         asyncio.run(do_revoke_any_token(db, token_id, clock_from_spec(settings.clock).now(), CLI))
     except ApiError as exc:

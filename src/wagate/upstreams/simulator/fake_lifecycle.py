@@ -4,7 +4,7 @@ in-process simulator (`lifecycle.py`), and the control API's view of the code it
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 from starlette.requests import Request
@@ -15,14 +15,29 @@ from wagate.cloudapi.graph_params import graph_params
 from wagate.errors import ApiError
 from wagate.upstreams.simulator.lifecycle import Lifecycles
 
-if TYPE_CHECKING:
-    from wagate.upstreams.simulator.server import FakeMeta
+
+class _Number(Protocol):
+    id: int
+
+
+class _Simulator(Protocol):
+    lifecycles: Lifecycles
+
+
+class FakeMetaNumbers(Protocol):
+    """What these routes need of the fake Meta (`server.FakeMeta`), which mounts them."""
+
+    @property
+    def simulator(self) -> _Simulator: ...
+
+    def access(self, request: Request, raw: str) -> _Number: ...
+
 
 _encoder = msgspec.json.Encoder()
 
 
-def _meta(request: Request) -> FakeMeta:
-    meta: FakeMeta = request.app.state.meta
+def _meta(request: Request) -> FakeMetaNumbers:
+    meta: FakeMetaNumbers = request.app.state.meta
     return meta
 
 
