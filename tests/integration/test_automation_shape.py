@@ -32,24 +32,13 @@ class AutoReply(EventConsumer):
         caller = await tenancy.authenticate(self.rt, f"Bearer {self.wagate.token}", Scope.SEND)
         number = await tenancy.access_phone_number(self.rt, caller.org, str(event.phone_number_id))
         key = f"auto-reply:{event.event_id}"
-        accepted = await sending.send_message(
-            self.rt,
-            caller.org,
-            number,
-            OutgoingMessage.text(event.payload["from"], "Thanks, we will answer shortly"),
-            Sender.rule("auto-reply"),
-            SendOptions(idempotency_key=key, fingerprint=hashlib.sha256(key.encode()).hexdigest()),
-        )
+        message = OutgoingMessage.text(event.payload["from"], "Thanks, we will answer shortly")
+        options = SendOptions(idempotency_key=key, fingerprint=hashlib.sha256(key.encode()).hexdigest())
+        sender = Sender.rule("auto-reply")
+        accepted = await sending.send_message(self.rt, caller.org, number, message, sender, options)
         self.sent.append(accepted.wamid)
         # Handled twice, the same event answers with the same message and queues nothing more.
-        again = await sending.send_message(
-            self.rt,
-            caller.org,
-            number,
-            OutgoingMessage.text(event.payload["from"], "Thanks, we will answer shortly"),
-            Sender.rule("auto-reply"),
-            SendOptions(idempotency_key=key, fingerprint=hashlib.sha256(key.encode()).hexdigest()),
-        )
+        again = await sending.send_message(self.rt, caller.org, number, message, sender, options)
         assert again.replayed and again.wamid == accepted.wamid
 
 

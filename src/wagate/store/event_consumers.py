@@ -103,22 +103,20 @@ class ClaimEvents(Job[Claim | None]):
 
     def run(self, conn: Connection) -> Claim | None:
         newest = int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
-        row = conn.execute(
+        # Another worker holding the row at this moment keeps it (PostgreSQL): nothing to do here.
+        cursor = (
             select(event_consumers)
             .where(event_consumers.c.name == self.consumer)
             .with_for_update(skip_locked=True)
-        ).first()
+        )
+        row = conn.execute(cursor).first()
         if row is None:
             start = newest if self.start_at_end else 0
             conn.execute(
                 insert_ignore(conn, event_consumers),
                 {"name": self.consumer, "position": start, "updated_at": self.now},
             )
-            row = conn.execute(
-                select(event_consumers)
-                .where(event_consumers.c.name == self.consumer)
-                .with_for_update(skip_locked=True)
-            ).first()
+            row = conn.execute(cursor).first()
             if row is None:
                 return None
         held = row.claimed_by is not None and row.claimed_by != self.owner

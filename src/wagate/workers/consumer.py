@@ -135,6 +135,10 @@ class EventConsumer:
         rt.metrics.consumer_retries.labels(self.name).set(max(0, waiting))
         return len(claim.new) >= self.batch and count == len(claim.new)
 
+    def backoff(self, attempts: int) -> float:
+        """Seconds before an event that failed `attempts` times is tried again."""
+        return self.retry.delay(attempts)
+
     def _failure(self, event: Event, exc: BaseException) -> Failure:
         attempts = event.attempts + 1
         self.rt.metrics.consumer_failures.labels(self.name).inc()
@@ -147,7 +151,7 @@ class EventConsumer:
                 exc,
             )
             return Failure(event.id, attempts, None, repr(exc))
-        delay = self.retry.delay(attempts)
+        delay = self.backoff(attempts)
         log.warning(
             "consumer %s: event %s failed (attempt %d), again in %.1f s: %r",
             self.name,
