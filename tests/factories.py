@@ -9,6 +9,8 @@ from sqlalchemy import Connection, insert
 
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_api_token
+from wagate.store import access as access_sql
+from wagate.store import templates as templates_sql
 from wagate.store import tenancy as sql
 from wagate.store.db import Database, Job
 from wagate.store.schema import message_statuses, messages
@@ -76,7 +78,7 @@ def make_organization(
     waba_id = db.write_now(sql.CreateBusinessAccount(org.id, f"{slug} account", now))
     number = db.write_now(sql.CreatePhoneNumber(org.id, waba_id, display, "RU", slug, "simulator", 80, now))
     token = new_api_token()
-    db.write_now(sql.IssueToken(org.id, "test", token, now))
+    db.write_now(access_sql.IssueToken(org.id, "test", token, now))
     return OtherOrganization(token, number)
 
 
@@ -93,7 +95,7 @@ def make_template(
     now: float = 0.0,
 ) -> int:
     return db.write_now(
-        sql.CreateTemplate(org_id, waba_id, name, language, category, status, components, now)
+        templates_sql.CreateTemplate(org_id, waba_id, name, language, category, status, components, now)
     )
 
 
@@ -119,9 +121,9 @@ def make_cloud_organization(
         )
     )
     token = new_api_token()
-    db.write_now(sql.IssueToken(org.id, "test", token, now))
+    db.write_now(access_sql.IssueToken(org.id, "test", token, now))
     db.write_now(
-        sql.CreateTemplate(
+        templates_sql.CreateTemplate(
             org.id,
             waba_id,
             "hello_world",

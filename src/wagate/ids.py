@@ -8,6 +8,17 @@ import os
 import secrets
 import time
 
+MAX_ID = 2**63 - 1  # the largest a BIGINT column holds
+
+
+def parse_id(raw: str) -> int | None:
+    """The id a path or a query names, or None when `raw` is not one: ASCII digits only (no sign,
+    spaces or underscores, which int() would take) and small enough for the database's BIGINT."""
+    if not raw or len(raw) > 19 or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if value <= MAX_ID else None
+
 
 def new_graph_id() -> int:
     """A 15-digit id in the shape of Meta's object ids (callers insert it under a unique key)."""

@@ -16,7 +16,7 @@ from tests.fake_meta import cloud_account, fake_meta_server, meta_account, meta_
 from tests.helpers import eventually
 from wagate.clock import SettableClock
 from wagate.domain.template_rules import REVIEW_DELAY
-from wagate.store.tenancy import CreateTemplate
+from wagate.store.templates import CreateTemplate
 from wagate.workers.template_reviewer import TemplateReviewer
 
 ORDER_READY: dict[str, Any] = {

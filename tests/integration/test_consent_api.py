@@ -12,7 +12,7 @@ from tests.factories import MARKETING_OFFER, make_organization, make_template, w
 from tests.helpers import eventually, opened
 from wagate.cloudapi.signatures import hub_signature
 from wagate.domain.policy_settings import DEFAULT_OPT_IN_REPLY, DEFAULT_OPT_OUT_REPLY
-from wagate.services import simulator_sync
+from wagate.services import consent_replies, simulator_sync
 from wagate.store.schema import consents, events, messages
 
 CUSTOMER = "79161112233"
@@ -127,6 +127,37 @@ async def test_stop_opts_out_with_proof_and_a_russian_confirmation_then_start_re
     assert (await replies(wagate, 3))[2][1] == DEFAULT_OPT_IN_REPLY["ru"]
     marketing = (await consent_of(wagate, cid))["purposes"]["marketing"]
     assert marketing["state"] == "opted_in" and marketing["allowed"] is True
+
+
+async def test_the_confirmation_goes_after_the_commit_once_however_often_its_event_is_handled(
+    wagate: Wagate,
+) -> None:
+    """The keyword's consent is recorded in the ingest commit; its confirmation is sent by a consumer of
+    the `contact.consent` event through the one send call, keyed by the event's id."""
+    await customer(wagate, text="СТОП")
+    [(reply_wamid, _)] = await replies(wagate, 1)
+    row = wagate.rt.db.read_now(
+        lambda c: c.execute(
+            select(events.c.event_id, events.c.org_id, events.c.payload).where(
+                events.c.type == "contact.consent"
+            )
+        ).one()
+    )
+    record = json.loads(opened(wagate.rt.db, events.c.payload, row.payload))
+    # A worker that died before its cursor moved hands the event over again: nothing more is queued.
+    again = await consent_replies.confirm_keyword(wagate.rt, row.org_id, row.event_id, record)
+    assert again == reply_wamid
+    assert [w for w, _ in replies_to(wagate, CUSTOMER)] == [reply_wamid]
+    # A consent recorded through the API (not a keyword) is not confirmed in WhatsApp.
+    assert (
+        await consent_replies.confirm_keyword(wagate.rt, row.org_id, "other", record | {"source": "api"})
+        is None
+    )
+    gone = record | {"message_id": "wamid.NO_SUCH_MESSAGE"}
+    assert await consent_replies.confirm_keyword(wagate.rt, row.org_id, "other", gone) is None
+    # Another organization's event names a message it cannot see.
+    assert await consent_replies.confirm_keyword(wagate.rt, row.org_id + 1, "other", record) is None
+    assert len(replies_to(wagate, CUSTOMER)) == 1
 
 
 async def test_a_sentence_with_stop_in_it_changes_nothing(wagate: Wagate) -> None:

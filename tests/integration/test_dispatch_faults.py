@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import Wagate, make_settings, seed, serving
 from tests.helpers import eventually
 from wagate.clock import SettableClock
 from wagate.store import tenancy as tenancy_sql
-from wagate.store.db import Database
+from wagate.store.db import Database, Job
+from wagate.store.messages import OutcomeKind, SendOutcome
 from wagate.store.schema import outbox
 from wagate.upstreams.simulator import SimulatorUpstream
+
+T = TypeVar("T")
 
 TEXT = {"messaging_product": "whatsapp", "to": "+79161234567", "type": "text", "text": {"body": "hello"}}
 
@@ -111,6 +117,45 @@ async def test_lost_send_is_sent_again_after_the_reconciliation_window(wagate: W
     wagate.rt.clock.advance(wagate.rt.settings.reconciliation_window + 1)  # type: ignore[attr-defined]
     await until_status(wagate, wamid, "read")
     assert sim.accepted == 1
+
+
+async def test_an_outcome_the_database_refused_for_a_while_is_recorded_without_a_resend(
+    wagate: Wagate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database goes away just after a send reached the network (a restart): the lane keeps the
+    outcome and writes it once the database answers, so the message is not sent a second time."""
+    sim = simulator(wagate)
+    write = wagate.rt.db.write
+    refused: list[SendOutcome] = []
+    recorded: list[SendOutcome] = []
+
+    async def flaky_write(job: Job[T]) -> T:
+        if isinstance(job, SendOutcome) and job.kind == OutcomeKind.SENT:
+            if len(refused) < 3:
+                refused.append(job)
+                raise OperationalError("UPDATE", {}, ConnectionError("server closed the connection"))
+            result = await write(job)
+            recorded.append(job)
+            return result
+        return await write(job)
+
+    monkeypatch.setattr(wagate.rt.db, "write", flaky_write)
+    wamid = await send_text(wagate)
+
+    async def written() -> bool:
+        return bool(recorded)
+
+    await eventually(written)
+    assert len(refused) == 3 and recorded[0].message_id == refused[0].message_id
+    monkeypatch.setattr(wagate.rt.db, "write", write)
+    # Past the lease and the reconciliation window: nothing is left in doubt to send again.
+    settings = wagate.rt.settings
+    wagate.rt.clock.advance(settings.lease_seconds + settings.reconciliation_window + 5)  # type: ignore[attr-defined]
+    await until_status(wagate, wamid, "read")
+    assert outbox_size(wagate) == 0
+    assert sim.accepted == 1
+    message = await wagate.message(wamid)
+    assert message["status"] == "read"
 
 
 async def test_clean_stop_gives_unsent_messages_back(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from wagate.media.fetch import fetch_link
 from wagate.media.store import MediaNotStored, media_store
 from wagate.media.worker import GIVE_UP_AFTER
 from wagate.settings import Settings
+from wagate.store import access as access_sql
 from wagate.store import media as media_sql
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.db import Job
@@ -272,7 +273,7 @@ async def test_concurrent_first_sends_upload_once(wagate: Wagate) -> None:
 
 
 async def test_template_header_and_interactive_header_media_by_id(wagate: Wagate) -> None:
-    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
+    org = wagate.rt.db.read_now(lambda c: access_sql.org_by_token(c, wagate.token))
     assert org is not None
     receipt = make_template(
         wagate.rt.db,
@@ -460,7 +461,7 @@ class RecordInbound(Job[int]):
 
 async def test_inbound_media_is_downloaded_by_the_worker(wagate: Wagate, clock: SettableClock) -> None:
     assert wagate.rt.simulator is not None
-    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
+    org = wagate.rt.db.read_now(lambda c: access_sql.org_by_token(c, wagate.token))
     assert org is not None
     number = wagate.rt.db.read_now(lambda c: tenancy_sql.number_by_id(c, int(wagate.phone_number_id)))
     assert number is not None
@@ -489,7 +490,7 @@ async def test_inbound_media_is_downloaded_by_the_worker(wagate: Wagate, clock: 
 async def test_inbound_media_the_upstream_never_gives_is_given_up_after_a_day(
     wagate: Wagate, clock: SettableClock
 ) -> None:
-    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
+    org = wagate.rt.db.read_now(lambda c: access_sql.org_by_token(c, wagate.token))
     assert org is not None
     media_id = await wagate.rt.db.write(
         RecordInbound(org.id, int(wagate.phone_number_id), "no-such-media", clock.now())

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from tests import meta_examples
 from tests.conftest import Wagate
 from tests.helpers import eventually
-from wagate.store import tenancy as tenancy_sql
+from wagate.store import access as access_sql
+from wagate.store import templates as templates_sql
 from wagate.store.schema import messages
 
 EXAMPLES = meta_examples.load()
@@ -103,11 +104,11 @@ def fill(name: str, inbound: str) -> dict[str, Any]:
 
 @pytest.mark.skipif(not EXAMPLES, reason=meta_examples.MISSING)
 async def test_every_meta_example(wagate: Wagate) -> None:
-    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
+    org = wagate.rt.db.read_now(lambda c: access_sql.org_by_token(c, wagate.token))
     assert org is not None
     for template_name, components in TEMPLATES.items():
         template_id = wagate.rt.db.write_now(
-            tenancy_sql.CreateTemplate(
+            templates_sql.CreateTemplate(
                 org.id, int(wagate.waba_id), template_name, "en_US", "UTILITY", "APPROVED", components, 0.0
             )
         )

@@ -22,7 +22,8 @@ from wagate.clock import SettableClock
 from wagate.domain.policy import QualitySignals
 from wagate.services import templates as template_service
 from wagate.services.quality import do_update_quality
-from wagate.store import tenancy as tenancy_sql
+from wagate.store import access as access_sql
+from wagate.store import templates as templates_sql
 from wagate.store.schema import events, messages
 
 DAY = 24 * 3600.0
@@ -82,7 +83,7 @@ async def ends(w: Wagate, wamid: str, *statuses: str) -> dict[str, Any]:
 
 
 async def add_offer(w: Wagate) -> None:
-    org = w.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, w.token))
+    org = w.rt.db.read_now(lambda c: access_sql.org_by_token(c, w.token))
     assert org is not None
     template_id = make_template(
         w.rt.db, org.id, int(w.waba_id), "weekly_offer", MARKETING_OFFER, category="MARKETING"
@@ -262,7 +263,7 @@ async def test_a_new_organization_reaches_250_customers_a_day_outside_windows(
     wagate: Wagate, clock: SettableClock
 ) -> None:
     other = make_organization(wagate.rt.db, clock.now())
-    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, other.token))
+    org = wagate.rt.db.read_now(lambda c: access_sql.org_by_token(c, other.token))
     assert org is not None and org.messaging_tier == "TIER_250"
     template_id = make_template(
         wagate.rt.db,
@@ -353,7 +354,7 @@ async def test_a_template_paused_while_its_message_waits_fails_it(
     hold_sends(wagate, True)
     wamid = wamid_of(await wagate.send(hello(CUSTOMER)))
     template_id = wagate.rt.db.read_now(
-        lambda c: tenancy_sql.template_by_name(c, int(wagate.waba_id), "hello_world", "en_US")
+        lambda c: templates_sql.template_by_name(c, int(wagate.waba_id), "hello_world", "en_US")
     )
     assert template_id is not None
     await template_service.do_set_template_status(wagate.rt, template_id.id, "PAUSED")

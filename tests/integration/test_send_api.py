@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from tests.conftest import Wagate
 from tests.factories import MARKETING_OFFER, ORDER_UPDATE, make_organization, make_template, weekly_offer
 from tests.helpers import eventually, opened
+from wagate.store import access as access_sql
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.schema import messages, outbox
 from wagate.workers.dispatcher import Dispatcher
@@ -189,7 +190,7 @@ async def test_unknown_template_and_wrong_parameters(wagate: Wagate) -> None:
 
 
 async def test_template_with_parameters_is_sent_with_them(wagate: Wagate) -> None:
-    org = wagate.rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
+    org = wagate.rt.db.read_now(lambda c: access_sql.org_by_token(c, wagate.token))
     assert org is not None
     await wagate.template_added(
         make_template(wagate.rt.db, org.id, int(wagate.waba_id), "order_update", ORDER_UPDATE)
@@ -270,7 +271,7 @@ async def test_authentication_code_is_urgent_and_redacted_once_sent(wagate: Waga
 
 async def test_marketing_never_delays_a_reply(wagate: Wagate) -> None:
     rt = wagate.rt
-    org = rt.db.read_now(lambda c: tenancy_sql.org_by_token(c, wagate.token))
+    org = rt.db.read_now(lambda c: access_sql.org_by_token(c, wagate.token))
     assert org is not None
     offer = make_template(
         rt.db, org.id, int(wagate.waba_id), "weekly_offer", MARKETING_OFFER, category="MARKETING"

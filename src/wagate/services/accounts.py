@@ -11,6 +11,7 @@ from wagate.domain.access import Actor
 from wagate.domain.numbers import check_name, check_secret
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
+from wagate.ids import parse_id
 from wagate.services.organizations import decode, invalid
 from wagate.services.runtime import Runtime
 from wagate.services.upstreams import api_at_meta
@@ -111,19 +112,17 @@ async def _load(rt: Runtime, org: Organization, account_id: int) -> store.Accoun
 
 async def access_account(rt: Runtime, org: Organization, raw_id: str) -> store.AccountRow:
     """An account of `org`; another organization's answers not found, as one that does not exist."""
-    try:
-        account_id = int(raw_id)
-    except ValueError:
-        raise not_found(f"business account {raw_id}") from None
+    account_id = parse_id(raw_id)
+    if account_id is None:
+        raise not_found(f"business account {raw_id}")
     return await _load(rt, org, account_id)
 
 
 async def owner_of(rt: Runtime, raw_id: str) -> Organization:
     """The organization of an account, for the operator (the CLI), who acts for every organization."""
-    try:
-        account_id = int(raw_id)
-    except ValueError:
-        raise not_found(f"business account {raw_id}") from None
+    account_id = parse_id(raw_id)
+    if account_id is None:
+        raise not_found(f"business account {raw_id}")
     org = await rt.db.read(lambda conn: store.owner_of(conn, account_id))
     if org is None:
         raise not_found(f"business account {raw_id}")

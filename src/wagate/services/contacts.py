@@ -11,6 +11,7 @@ from wagate.domain.access import Actor
 from wagate.domain.phone import to_wa_id
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, GraphError, not_found
+from wagate.ids import parse_id
 from wagate.media.store import media_store
 from wagate.services.runtime import Runtime
 from wagate.store import contacts as store
@@ -125,10 +126,10 @@ async def list_contacts(
 
 
 def _contact_id(raw_id: str) -> int:
-    try:
-        return int(raw_id)
-    except ValueError:
-        raise not_found(f"contact {raw_id}") from None
+    contact_id = parse_id(raw_id)
+    if contact_id is None:
+        raise not_found(f"contact {raw_id}")
+    return contact_id
 
 
 async def access_contact(rt: Runtime, org: Organization, raw_id: str) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from typing import Any
 
 import msgspec
 
+from wagate.domain.conversations import STATES, State, parse_state
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
+from wagate.ids import parse_id
 from wagate.services.runtime import Runtime
 from wagate.store import conversations as store
 
@@ -34,8 +36,7 @@ def check_page(limit: str | None, offset: str | None) -> tuple[int, int]:
 async def list_conversations(
     rt: Runtime, org: Organization, state: str | None, number_id: str | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    if state is not None and state not in store.STATES:
-        raise ApiError("invalid_request", f"state must be one of {', '.join(store.STATES)}", field="state")
+    wanted = None if state is None else _state(state)
     number = None
     if number_id is not None:
         try:
@@ -46,17 +47,16 @@ async def list_conversations(
             ) from None
     rows = await rt.db.read(
         lambda conn: store.list_conversations(
-            conn, org.id, state=state, number_id=number, limit=limit, offset=offset
+            conn, org.id, state=wanted, number_id=number, limit=limit, offset=offset
         )
     )
     return [present(row) for row in rows]
 
 
 async def access_conversation(rt: Runtime, org: Organization, raw_id: str) -> dict[str, Any]:
-    try:
-        conversation_id = int(raw_id)
-    except ValueError:
-        raise not_found(f"conversation {raw_id}") from None
+    conversation_id = parse_id(raw_id)
+    if conversation_id is None:
+        raise not_found(f"conversation {raw_id}")
     row = await rt.db.read(lambda conn: store.load_conversation(conn, org.id, conversation_id))
     if row is None:
         raise not_found(f"conversation {raw_id}")
@@ -97,20 +97,26 @@ async def do_change_conversation(rt: Runtime, org: Organization, raw_id: str, bo
         change = msgspec.json.decode(body, type=ConversationChange)
     except msgspec.DecodeError as exc:
         raise ApiError("invalid_request", str(exc)) from exc
-    if change.state is not None and change.state not in store.STATES:
-        raise ApiError("invalid_request", f"state must be one of {', '.join(store.STATES)}", field="state")
+    new_state = None if change.state is None else _state(change.state)
     assignee = None if isinstance(change.assignee, msgspec.UnsetType) else change.assignee
     await rt.db.write(
         store.ChangeConversation(
             org.id,
             row["id"],
             rt.clock.now(),
-            change.state,
+            new_state,
             assignee,
             set_assignee=not isinstance(change.assignee, msgspec.UnsetType),
         )
     )
     return present(await access_conversation(rt, org, raw_id))
+
+
+def _state(raw: str) -> State:
+    state = parse_state(raw)
+    if state is None:
+        raise ApiError("invalid_request", f"state must be one of {', '.join(STATES)}", field="state")
+    return state
 
 
 def present(row: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from wagate.domain import numbers as rules
 from wagate.domain.access import Actor
 from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber, check_rate
 from wagate.errors import ApiError, not_found
+from wagate.ids import parse_id
 from wagate.services import simulator_sync
 from wagate.services.accounts import access_account, meta_refused
 from wagate.services.organizations import decode, invalid
@@ -123,19 +124,17 @@ async def _load(rt: Runtime, org: Organization, number_id: int) -> store.NumberR
 
 async def access_number(rt: Runtime, org: Organization, raw_id: str) -> store.NumberRow:
     """A number of `org`; another organization's answers not found, as one that does not exist."""
-    try:
-        number_id = int(raw_id)
-    except ValueError:
-        raise not_found(f"phone number {raw_id}") from None
+    number_id = parse_id(raw_id)
+    if number_id is None:
+        raise not_found(f"phone number {raw_id}")
     return await _load(rt, org, number_id)
 
 
 async def owner_of(rt: Runtime, raw_id: str) -> Organization:
     """The organization of a number, for the operator (the CLI), who acts for every organization."""
-    try:
-        number_id = int(raw_id)
-    except ValueError:
-        raise not_found(f"phone number {raw_id}") from None
+    number_id = parse_id(raw_id)
+    if number_id is None:
+        raise not_found(f"phone number {raw_id}")
     org = await rt.db.read(lambda conn: store.owner_of(conn, number_id))
     if org is None:
         raise not_found(f"phone number {raw_id}")

@@ -15,7 +15,7 @@ from wagate.domain import totp
 from wagate.domain.access import SESSION_SCOPES, SESSION_SECONDS, Actor, scopes_json
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
-from wagate.ids import new_api_token
+from wagate.ids import new_api_token, parse_id
 from wagate.store import operators as sql
 from wagate.store import tenancy as tenancy_sql
 from wagate.store.db import Database
@@ -49,9 +49,9 @@ async def list_operators(db: Database, org: Organization) -> list[dict[str, Any]
 
 
 async def access_operator(db: Database, org: Organization, raw_id: str) -> Operator:
-    found = None
-    if raw_id.isdigit():
-        found = await db.read(lambda conn: sql.operator_by_id(conn, org.id, int(raw_id)))
+    found, operator_id = None, parse_id(raw_id)
+    if operator_id is not None:
+        found = await db.read(lambda conn: sql.operator_by_id(conn, org.id, operator_id))
     if found is None:
         raise not_found(f"operator {raw_id}")
     return found

@@ -35,7 +35,7 @@ from wagate.services.policy import policy_for
 from wagate.services.runtime import Runtime
 from wagate.services.upstreams import upstream_for
 from wagate.store import messages as store
-from wagate.store import tenancy as tenancy_sql
+from wagate.store import templates as templates_sql
 from wagate.store.schema import contacts
 from wagate.upstreams.base import UpstreamError
 
@@ -158,7 +158,9 @@ async def _template(rt: Runtime, waba_id: int, name: str, language: str) -> Stor
     key = (waba_id, name, language)
     template = rt.templates.get(key)
     if template is None:
-        template = await rt.db.read(lambda conn: tenancy_sql.template_by_name(conn, waba_id, name, language))
+        template = await rt.db.read(
+            lambda conn: templates_sql.template_by_name(conn, waba_id, name, language)
+        )
         rt.templates.put(key, template)
     return template
 

@@ -17,6 +17,7 @@ from wagate.domain import template_rules as rules
 from wagate.domain.access import Actor
 from wagate.domain.tenancy import Organization
 from wagate.errors import GraphError, invalid_parameter, unknown_object
+from wagate.ids import parse_id
 from wagate.services import cloud_templates, simulator_sync
 from wagate.services.runtime import Runtime
 from wagate.store import template_lifecycle as lifecycle_sql
@@ -31,10 +32,9 @@ MAX_PAGE = 1000
 
 async def access_business_account(rt: Runtime, org: Organization, raw_id: str) -> int:
     """A business account of `org`; anything else answers as an unknown object."""
-    try:
-        waba_id = int(raw_id)
-    except ValueError:
-        raise unknown_object(raw_id) from None
+    waba_id = parse_id(raw_id)
+    if waba_id is None:
+        raise unknown_object(raw_id)
     owner = await rt.db.read(lambda conn: sql.business_account_org(conn, waba_id))
     if owner is None or owner != org.id:
         raise unknown_object(raw_id)
@@ -43,10 +43,9 @@ async def access_business_account(rt: Runtime, org: Organization, raw_id: str) -
 
 async def access_template(rt: Runtime, org: Organization, raw_id: str) -> TemplateRow:
     """A template of `org`; anything else answers as an unknown object."""
-    try:
-        template_id = int(raw_id)
-    except ValueError:
-        raise unknown_object(raw_id) from None
+    template_id = parse_id(raw_id)
+    if template_id is None:
+        raise unknown_object(raw_id)
     template = await rt.db.read(lambda conn: sql.template_by_id(conn, template_id))
     if template is None or template.org_id != org.id:
         raise unknown_object(raw_id)

@@ -8,9 +8,10 @@ from typing import Any
 from wagate.domain.access import ALL_SCOPES, CLI, Caller, Scope
 from wagate.domain.tenancy import DEFAULT_RATE, Organization, PhoneNumber
 from wagate.errors import GraphError, auth_error, token_expired, unknown_object
-from wagate.ids import new_api_token
+from wagate.ids import new_api_token, parse_id
 from wagate.services.runtime import Runtime
 from wagate.store import access as access_sql
+from wagate.store import templates as templates_sql
 from wagate.store import tenancy as sql
 from wagate.store.db import Database
 
@@ -77,10 +78,9 @@ async def authenticate(rt: Runtime, authorization: str | None, scope: Scope) -> 
 
 async def access_phone_number(rt: Runtime, org: Organization, raw_id: str) -> PhoneNumber:
     """A phone number of `org`; another organization's number answers as an unknown object, as on Meta."""
-    try:
-        number_id = int(raw_id)
-    except ValueError:
-        raise unknown_object(raw_id) from None
+    number_id = parse_id(raw_id)
+    if number_id is None:
+        raise unknown_object(raw_id)
     number = rt.numbers.get(number_id)
     if number is None:
         number = await rt.db.read(lambda conn: sql.number_by_id(conn, number_id))
@@ -132,7 +132,9 @@ def do_bootstrap(db: Database, now: float, at_meta: MetaNumber | None = None) ->
             )
             for name, language, category, components in SEED_TEMPLATES:
                 db.write_now(
-                    sql.CreateTemplate(org.id, waba_id, name, language, category, "APPROVED", components, now)
+                    templates_sql.CreateTemplate(
+                        org.id, waba_id, name, language, category, "APPROVED", components, now
+                    )
                 )
         else:
             token = at_meta.access_token

@@ -28,6 +28,7 @@ from wagate.domain.access import Actor
 from wagate.domain.retry import RetryPolicy
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
+from wagate.ids import parse_id
 from wagate.net.addresses import SafeResolver, UnsafeTarget, check_url, safe_session
 from wagate.services.runtime import Runtime
 from wagate.settings import Settings
@@ -148,10 +149,7 @@ async def check_phone_numbers(
     own = {n.id for n in await rt.db.read(lambda conn: tenancy_sql.numbers_of(conn, org.id))}
     wanted: list[int] = []
     for raw in values:
-        try:
-            number_id = int(raw)
-        except ValueError:
-            number_id = -1
+        number_id = parse_id(raw) if isinstance(raw, str) else raw
         if number_id not in own:
             # Another organization's number is as unknown as one that does not exist.
             raise ApiError(
@@ -236,10 +234,9 @@ async def check_meta_handshake(rt: Runtime, url: str, verify_token: str) -> None
 # -- subscriptions ----------------------------------------------------------------------------------
 async def access_subscription(rt: Runtime, org: Organization, raw_id: str) -> Subscription:
     """A subscription of `org`; another organization's answers as one that does not exist."""
-    try:
-        subscription_id = int(raw_id)
-    except ValueError:
-        raise not_found("webhook subscription") from None
+    subscription_id = parse_id(raw_id)
+    if subscription_id is None:
+        raise not_found("webhook subscription")
     found = await rt.db.read(lambda conn: sql.subscription_by_id(conn, org.id, subscription_id))
     if found is None:
         raise not_found("webhook subscription")
@@ -375,10 +372,9 @@ async def list_deliveries(
 
 async def do_replay_delivery(rt: Runtime, org: Organization, raw_id: str) -> dict[str, Any]:
     """Send one delivery again (whatever its state) unless it is being attempted right now."""
-    try:
-        delivery_id = int(raw_id)
-    except ValueError:
-        raise not_found("webhook delivery") from None
+    delivery_id = parse_id(raw_id)
+    if delivery_id is None:
+        raise not_found("webhook delivery")
     replayed = await rt.db.write(sql.ReplayDeliveries(rt.clock.now(), org_id=org.id, delivery_id=delivery_id))
     found = await rt.db.read(lambda conn: sql.delivery_by_id(conn, org.id, delivery_id))
     if found is None:

@@ -143,3 +143,35 @@ def tokens_of(conn: Connection, org_id: int | None = None) -> list[dict[str, Any
 
 def org_of_token(conn: Connection, token_id: int) -> int | None:
     return conn.execute(select(api_tokens.c.org_id).where(api_tokens.c.id == token_id)).scalar()
+
+
+@dataclass(slots=True)
+class IssueToken(Job[int]):
+    org_id: int
+    name: str
+    token: str
+    now: float
+
+    def run(self, conn: Connection) -> int:
+        return int(
+            conn.execute(
+                insert(api_tokens)
+                .values(
+                    org_id=self.org_id,
+                    name=self.name,
+                    token_hash=hash_token(self.token),
+                    prefix=self.token[:12],
+                    created_at=self.now,
+                )
+                .returning(api_tokens.c.id)
+            ).scalar_one()
+        )
+
+
+def org_by_token(conn: Connection, token: str) -> Organization | None:
+    row = conn.execute(
+        select(organizations.c.id, organizations.c.name, organizations.c.slug, organizations.c.messaging_tier)
+        .join(api_tokens, api_tokens.c.org_id == organizations.c.id)
+        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)

@@ -7,22 +7,21 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from wagate.domain.conversations import State, set_by_person
 from wagate.store import sealed
 from wagate.store.db import Job
 from wagate.store.schema import conversations, messages
 
-STATES = ("open", "pending", "resolved")
-
 
 def list_conversations(
-    conn: Connection, org_id: int, *, state: str | None, number_id: int | None, limit: int, offset: int
+    conn: Connection, org_id: int, *, state: State | None, number_id: int | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     query = select(conversations).where(conversations.c.org_id == org_id)
     if state is not None:
-        query = query.where(conversations.c.state == state)
+        query = query.where(conversations.c.state == state.value)
     if number_id is not None:
         query = query.where(conversations.c.phone_number_id == number_id)
-    if state == "pending":
+    if state == State.PENDING:
         # The queue: who has waited longest comes first.
         query = query.order_by(conversations.c.waiting_since, conversations.c.id)
     else:
@@ -69,15 +68,16 @@ class ChangeConversation(Job[bool]):
     org_id: int
     conversation_id: int
     now: float
-    state: str | None = None
+    state: State | None = None
     assignee: str | None = None
     set_assignee: bool = False
 
     def run(self, conn: Connection) -> bool:
         values: dict[str, Any] = {"updated_at": self.now}
         if self.state is not None:
-            values["state"] = self.state
-            values["waiting_since"] = self.now if self.state == "pending" else None
+            thread = set_by_person(self.state, self.now)
+            values["state"] = thread.state.value
+            values["waiting_since"] = thread.waiting_since
         if self.set_assignee:
             values["assignee"] = self.assignee
         result = conn.execute(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, case, delete, exists, func, select, update
 
 from wagate.store import sealed
 from wagate.store.db import Job
@@ -55,7 +55,7 @@ class Claim:
     waiting_retries: int  # events this consumer is retrying (due or not) or gave up
 
 
-def _columns(with_payload: bool) -> list[Any]:
+def _columns(with_payload: bool, payload_types: frozenset[str] | None = None) -> list[Any]:
     cols: list[Any] = [
         events.c.id,
         events.c.event_id,
@@ -67,13 +67,17 @@ def _columns(with_payload: bool) -> list[Any]:
         events.c.field,
         events.c.meta_value.is_not(None).label("has_meta_value"),
     ]
-    if with_payload:
+    if with_payload and payload_types is None:
         cols.append(events.c.payload)
+    elif with_payload and payload_types is not None:  # only these types' payloads are read (and opened)
+        cols.append(case((events.c.type.in_(sorted(payload_types)), events.c.payload)).label("payload"))
     return cols
 
 
 def _event(conn: Connection, row: Any, with_payload: bool, attempts: int = 0) -> Event:
-    payload = _decoder.decode(sealed.open_(conn, events.c.payload, row.payload)) if with_payload else None
+    payload = None
+    if with_payload and row.payload is not None:
+        payload = _decoder.decode(sealed.open_(conn, events.c.payload, row.payload))
     return Event(
         int(row.id),
         str(row.event_id),
@@ -100,6 +104,7 @@ class ClaimEvents(Job[Claim | None]):
     limit: int
     with_payload: bool
     start_at_end: bool = False  # a consumer seen for the first time starts after the newest event
+    payload_types: frozenset[str] | None = None  # read the payloads of these types only (None: all)
 
     def run(self, conn: Connection) -> Claim | None:
         newest = int(conn.execute(select(func.max(events.c.id))).scalar() or 0)
@@ -128,7 +133,7 @@ class ClaimEvents(Job[Claim | None]):
             .values(claimed_by=self.owner, lease_until=self.lease_until)
         )
         position = int(row.position)
-        cols = _columns(self.with_payload)
+        cols = _columns(self.with_payload, self.payload_types)
         new = [
             _event(conn, r, self.with_payload)
             for r in conn.execute(

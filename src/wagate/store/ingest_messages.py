@@ -1,4 +1,5 @@
-"""Applying inbound messages: contact, 24-hour window, conversation, the message once, an event."""
+"""Applying inbound messages: the message once, and what it decides (`domain/inbound.py`): contact,
+24-hour window, thread, a `message.received` event, the consent a keyword carries."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, bindparam, select, update
 
-from wagate.domain.consent import keyword_texts
+from wagate.domain import inbound as inbound_rules
+from wagate.domain.conversations import State, Thread, customer_wrote
+from wagate.domain.inbound import InboundDecision
 from wagate.domain.tenancy import PhoneNumber
 from wagate.ids import new_wamid
 from wagate.store import sealed
@@ -20,13 +23,11 @@ from wagate.store.media import record_inbound_media
 from wagate.store.message_search import index_of_message
 from wagate.store.schema import contacts, conversations, messages, service_windows
 from wagate.store.sql import insert_rows, many, upsert
-from wagate.store.status_events import metadata
 from wagate.store.tenancy import numbers_by_id
 
 log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
 
-# An inbound message that is not from a person opens no window and asks nobody for an answer.
 _STORED = select(messages.c.phone_number_id, messages.c.upstream_id).where(
     messages.c.phone_number_id.in_(many("numbers")), messages.c.upstream_id.in_(many("upstream_ids"))
 )
@@ -40,7 +41,6 @@ _THREADS = select(
     conversations.c.state,
     conversations.c.waiting_since,
 ).where(conversations.c.phone_number_id.in_(many("numbers")), conversations.c.wa_id.in_(many("wa_ids")))
-_NOT_CONVERSATIONAL = frozenset({"system", "unsupported", "unknown", "reaction"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +51,9 @@ class Inbound:
 
 
 def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
-    """Store new inbound messages (a repeat changes nothing) and record `message.received` events;
-    keyword messages change the contact's marketing consent. Returns how many were new."""
+    """Store new inbound messages (a repeat changes nothing) and write what each decides
+    (`domain/inbound.py`): the contact, the window, the thread, a `message.received` event, and the
+    consent a keyword carries. Returns how many were new."""
     if not inbound:
         return 0
     numbers = numbers_by_id(conn, {i.number_id for i in inbound})
@@ -67,36 +68,27 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
     keyword_candidates: list[KeywordCandidate] = []
     for item in fresh:
         number = numbers[item.number_id]
-        message = item.message
-        wa_id = str(message["from"])
-        at = _message_time(message, now)
-        profile = (item.contact or {}).get("profile") or {}
-        user_id = (item.contact or {}).get("user_id") or message.get("from_user_id")
+        decision = inbound_rules.decide(item.message, item.contact, now, translated.get(number.id, _NOTHING))
+        contact, at, wa_id = decision.contact, decision.at, decision.contact.wa_id
         contact_rows[(number.org_id, wa_id)] = {
             "org_id": number.org_id,
             "wa_id": wa_id,
-            "profile_name": sealed.seal_opt(conn, contacts.c.profile_name, profile.get("name")),
-            "name_index": name_index_of(conn, profile.get("name")),
-            "user_id": user_id,
+            "profile_name": sealed.seal_opt(conn, contacts.c.profile_name, contact.profile_name),
+            "name_index": name_index_of(conn, contact.profile_name),
+            "user_id": contact.user_id,
             "created_at": now,
             "updated_at": now,
         }
-        kind = str(message.get("type", "unknown"))
-        conversational = kind not in _NOT_CONVERSATIONAL
-        if conversational:
+        if decision.conversational:
             windows[(number.id, wa_id)] = max(at, windows.get((number.id, wa_id), 0.0))
         previous = threads.get((number.id, wa_id))
         threads[(number.id, wa_id)] = (
             number.org_id,
             max(at, previous[1] if previous else 0.0),
-            conversational or (previous[2] if previous else False),
+            decision.conversational or (previous[2] if previous else False),
         )
-        context = message.get("context")
-        context_wamid = None
-        if isinstance(context, dict) and isinstance(context.get("id"), str):
-            context_wamid = translated.get((number.id, context["id"]))
-        as_business_sees = _translate_refs(message, number.id, translated)
-        _keep_media(conn, number, kind, as_business_sees, now)
+        as_business_sees = decision.as_business_sees
+        _keep_media(conn, number, decision, now)
         wamid = new_wamid(b"WI")
         as_business_sees["id"] = wamid
         rows.append(
@@ -107,26 +99,28 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
                 "direction": "in",
                 "wa_id": wa_id,
                 "recipient_input": None,
-                "type": kind[:24],
+                "type": decision.kind[:24],
                 "content": sealed.seal(conn, messages.c.content, _encoder.encode(as_business_sees).decode()),
-                "search_index": index_of_message(conn, "in", kind, as_business_sees, None),
+                "search_index": index_of_message(conn, "in", decision.kind, as_business_sees, None),
                 "status": "received",
                 "priority": None,
                 "category": None,
                 "template_name": None,
                 "callback_data": None,
-                "context_wamid": context_wamid,
-                "upstream_id": message["id"],
+                "context_wamid": decision.context_wamid,
+                "upstream_id": item.message["id"],
                 "created_at": at,
                 "updated_at": now,
             }
         )
+        payload, value = inbound_rules.received_event(number, decision, as_business_sees)
         new_events.append(
-            _received_event(number, wa_id, item.contact, as_business_sees, kind, at, context_wamid, now)
+            NewEvent(
+                number.org_id, "message.received", payload, now, number.id, number.waba_id, "messages", value
+            )
         )
-        texts = keyword_texts(kind, message)
-        if texts is not None:
-            keyword_candidates.append(KeywordCandidate(number, wa_id, wamid, at, texts, context_wamid))
+        if decision.keyword is not None:
+            keyword_candidates.append(KeywordCandidate(number, wamid, decision))
     conn.execute(
         upsert(conn, contacts, ["org_id", "wa_id"], ["profile_name", "name_index", "updated_at"]),
         [r for r in contact_rows.values()],
@@ -146,13 +140,16 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
     return len(rows)
 
 
+_NOTHING: dict[str, str] = {}
+
+
 def _fresh(conn: Connection, inbound: list[Inbound], numbers: dict[int, PhoneNumber]) -> list[Inbound]:
     """The inbound messages not stored before (nor earlier in this batch), for known numbers."""
     valid = []
     for item in inbound:
         if item.number_id not in numbers:
             log.warning("ingest: kept a message for unknown number %s in the raw event only", item.number_id)
-        elif not isinstance(item.message.get("from"), str) or not isinstance(item.message.get("id"), str):
+        elif not inbound_rules.is_complete(item.message):
             log.warning("ingest: kept a message without sender or id in the raw event only")
         else:
             valid.append(item)
@@ -174,49 +171,28 @@ def _fresh(conn: Connection, inbound: list[Inbound], numbers: dict[int, PhoneNum
     return fresh
 
 
-def _business_ids(conn: Connection, inbound: list[Inbound]) -> dict[tuple[int, str], str]:
-    """wagate's ids of the business's messages that inbound messages point at (replies, reactions)."""
-    wanted = set()
+def _business_ids(conn: Connection, inbound: list[Inbound]) -> dict[int, dict[str, str]]:
+    """wagate's ids of the business's messages that inbound messages point at (replies, reactions),
+    by number and upstream id."""
+    wanted: set[str] = set()
     for item in inbound:
-        context, reaction = item.message.get("context"), item.message.get("reaction")
-        if isinstance(context, dict) and isinstance(context.get("id"), str):
-            wanted.add(context["id"])
-        if isinstance(reaction, dict) and isinstance(reaction.get("message_id"), str):
-            wanted.add(reaction["message_id"])
+        wanted |= inbound_rules.referenced_ids(item.message)
     if not wanted:
         return {}
     rows = conn.execute(
         _BUSINESS_IDS, {"numbers": list({i.number_id for i in inbound}), "upstream_ids": list(wanted)}
     )
-    return {(row.phone_number_id, row.upstream_id): row.wamid for row in rows}
+    found: dict[int, dict[str, str]] = {}
+    for row in rows:
+        found.setdefault(row.phone_number_id, {})[row.upstream_id] = row.wamid
+    return found
 
 
-def _translate_refs(
-    message: dict[str, Any], number_id: int, translated: dict[tuple[int, str], str]
-) -> dict[str, Any]:
-    out = dict(message)
-    context = out.get("context")
-    if isinstance(context, dict) and isinstance(context.get("id"), str):
-        out["context"] = {**context, "id": translated.get((number_id, context["id"]), context["id"])}
-    reaction = out.get("reaction")
-    if isinstance(reaction, dict) and isinstance(reaction.get("message_id"), str):
-        out["reaction"] = {
-            **reaction,
-            "message_id": translated.get((number_id, reaction["message_id"]), reaction["message_id"]),
-        }
-    return out
-
-
-_MEDIA_KINDS = frozenset({"image", "video", "audio", "document", "sticker"})
-
-
-def _keep_media(
-    conn: Connection, number: PhoneNumber, kind: str, message: dict[str, Any], now: float
-) -> None:
+def _keep_media(conn: Connection, number: PhoneNumber, decision: InboundDecision, now: float) -> None:
     """Media a customer sent gets a wagate media id (downloaded by the media worker); the message the
     business sees names that id, fetched through wagate's `GET /{media_id}`."""
-    media = message.get(kind)
-    if kind not in _MEDIA_KINDS or not isinstance(media, dict) or not isinstance(media.get("id"), str):
+    media = decision.media
+    if media is None:
         return
     media_id = record_inbound_media(
         conn,
@@ -228,7 +204,8 @@ def _keep_media(
         now,
         filename=media.get("filename"),
     )
-    message[kind] = {k: v for k, v in media.items() if k != "url"} | {"id": str(media_id)}
+    kept = {k: v for k, v in media.items() if k != "url"} | {"id": str(media_id)}
+    decision.as_business_sees[decision.kind] = kept
 
 
 def _touch_conversations(
@@ -244,15 +221,17 @@ def _touch_conversations(
     inserts, updates = [], []
     for (number_id, wa_id), (org_id, at, asks) in threads.items():
         row = existing.get((number_id, wa_id))
+        before = None if row is None else Thread(State(row.state), row.waiting_since)
+        after = customer_wrote(before, at, asks)
         if row is None:
             inserts.append(
                 {
                     "org_id": org_id,
                     "phone_number_id": number_id,
                     "wa_id": wa_id,
-                    "state": "pending" if asks else "open",
+                    "state": after.state.value,
                     "assignee": None,
-                    "waiting_since": at if asks else None,
+                    "waiting_since": after.waiting_since,
                     "last_message_at": at,
                     "last_inbound_at": at,
                     "created_at": now,
@@ -260,12 +239,15 @@ def _touch_conversations(
                 }
             )
             continue
-        state, waiting = row.state, row.waiting_since
-        if asks and state == "resolved":
-            state, waiting = "pending", at
-        elif asks and state == "pending" and waiting is None:
-            waiting = at
-        updates.append({"b_id": row.id, "b_state": state, "b_waiting": waiting, "b_at": at, "b_now": now})
+        updates.append(
+            {
+                "b_id": row.id,
+                "b_state": after.state.value,
+                "b_waiting": after.waiting_since,
+                "b_at": at,
+                "b_now": now,
+            }
+        )
     if inserts:
         conn.execute(conversations.insert(), inserts)
     if updates:
@@ -281,46 +263,3 @@ def _touch_conversations(
             ),
             updates,
         )
-
-
-def _received_event(
-    number: PhoneNumber,
-    wa_id: str,
-    contact: dict[str, Any] | None,
-    message: dict[str, Any],
-    kind: str,
-    at: float,
-    context_wamid: str | None,
-    now: float,
-) -> NewEvent:
-    profile = (contact or {}).get("profile") or {}
-    user_id = (contact or {}).get("user_id")
-    meta_contact: dict[str, Any] = {"profile": {"name": profile.get("name") or ""}, "wa_id": wa_id}
-    if user_id:
-        meta_contact["user_id"] = user_id
-    value: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "metadata": metadata(number),
-        "messages": [message],
-    }
-    if kind != "system":
-        value["contacts"] = [meta_contact]
-    payload = {
-        "message_id": message["id"],
-        "from": wa_id,
-        "contact": {"wa_id": wa_id, "profile_name": profile.get("name"), "user_id": user_id},
-        "type": kind,
-        "timestamp": at,
-        "context_message_id": context_wamid,
-        "message": message,
-    }
-    return NewEvent(
-        number.org_id, "message.received", payload, now, number.id, number.waba_id, "messages", value
-    )
-
-
-def _message_time(message: dict[str, Any], now: float) -> float:
-    try:
-        return float(message.get("timestamp", now))
-    except (TypeError, ValueError):
-        return now

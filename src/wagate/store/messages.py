@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 
+from wagate.domain.conversations import BUSINESS_ANSWERED
 from wagate.domain.policy import PolicyInput
 from wagate.domain.sending import NewMessage
 from wagate.errors import GraphError
@@ -223,15 +224,30 @@ def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     return [int(row[0]) for row in result]
 
 
+_ANSWERED = text(
+    "UPDATE conversations SET state = :target, waiting_since = NULL, last_message_at = :at, "
+    "updated_at = :at WHERE phone_number_id = :number AND wa_id = :wa_id AND state = :source"
+)
+
+
 def _answered(conn: Connection, replies: list[NewMessage]) -> None:
-    """A free-form reply from the business takes its conversation out of the queue."""
+    """A free-form reply from the business takes its conversation out of the queue
+    (`domain/conversations.BUSINESS_ANSWERED`)."""
+    move = BUSINESS_ANSWERED
+    assert not move.keeps_waiting  # the statement clears waiting_since
     if replies:
         conn.execute(
-            text(
-                "UPDATE conversations SET state = 'open', waiting_since = NULL, last_message_at = :at, "
-                "updated_at = :at WHERE phone_number_id = :number AND wa_id = :wa_id AND state = 'pending'"
-            ),
-            [{"at": m.created_at, "number": m.phone_number_id, "wa_id": m.wa_id} for m in replies],
+            _ANSWERED,
+            [
+                {
+                    "at": m.created_at,
+                    "number": m.phone_number_id,
+                    "wa_id": m.wa_id,
+                    "source": move.source.value,
+                    "target": move.target.value,
+                }
+                for m in replies
+            ],
         )
 
 
@@ -319,6 +335,7 @@ class Claimed:
     marketing_opted_out: bool = False
     # Templates only: (name, language, the template's status now; None when it no longer exists).
     template: tuple[str, str, str | None] | None = None
+    lease_until: float = 0.0  # when the claim ends; an outcome not recorded by then is in doubt
 
 
 _CLAIM = """
@@ -414,6 +431,7 @@ class ClaimDue(Job[list[Claimed]]):
                     windows.get(d.wa_id),
                     (d.org_id, d.wa_id) in opted_out,
                     statuses.get(d.id),
+                    self.lease_until,
                 )
             )
         claimed.sort(key=lambda c: (c.priority, c.created_at))
@@ -424,7 +442,9 @@ class ClaimDue(Job[list[Claimed]]):
 class RecoverInDoubt(Job[int]):
     """Rows whose lease ended while a send was in flight: the outcome is unknown.
 
-    They wait the reconciliation window for a status from the upstream before being sent again.
+    They wait the reconciliation window, counted from the end of the lease, for a status from the
+    upstream before being sent again. Until then the lane that sent one may still record its outcome:
+    it keeps trying while the database is away (a restart), and stops before the window ends.
     """
 
     now: float
@@ -435,7 +455,7 @@ class RecoverInDoubt(Job[int]):
             update(outbox)
             .where(outbox.c.lease_until < self.now, outbox.c.in_flight_since.is_not(None))
             .values(
-                due_at=outbox.c.in_flight_since + self.window,
+                due_at=outbox.c.lease_until + self.window,
                 lease_until=None,
                 in_flight_since=None,
                 reconciling=1,

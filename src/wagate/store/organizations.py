@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from wagate.domain.tenancy import Organization
+from wagate.store.access import IssueToken
 from wagate.store.db import Job
 from wagate.store.management import Stamp, record_change
 from wagate.store.schema import api_tokens, business_accounts, organizations, phone_numbers, templates
-from wagate.store.tenancy import CreateOrganization, IssueToken, org_by_slug
+from wagate.store.tenancy import CreateOrganization, org_by_slug
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from wagate.domain import template_lifecycle as lifecycle
 from wagate.domain.template_rules import TemplateDraft, TemplateEdit
+from wagate.domain.templates import StoredTemplate
 from wagate.store import sealed
 from wagate.store.db import Job
 from wagate.store.events import NewEvent, record_events
@@ -26,7 +27,7 @@ from wagate.store.schema import (
     template_creations,
     templates,
 )
-from wagate.store.tenancy import CreateTemplate
+from wagate.store.tenancy import allocate_graph_id
 
 STATUS_FIELD = "message_template_status_update"
 CATEGORY_FIELD = "template_category_update"
@@ -400,3 +401,57 @@ def pending_simulator_templates(conn: Connection, updated_before: float, limit: 
         .limit(limit)
     )
     return [template_row(r) for r in rows]
+
+
+@dataclass(slots=True)
+class CreateTemplate(Job[int]):
+    org_id: int
+    waba_id: int
+    name: str
+    language: str
+    category: str
+    status: str
+    components: list[dict[str, Any]]
+    now: float
+    parameter_format: str = "positional"
+    message_send_ttl_seconds: int | None = None
+
+    def run(self, conn: Connection) -> int:
+        template_id = allocate_graph_id(conn, "template", self.org_id)
+        conn.execute(
+            insert(templates).values(
+                id=template_id,
+                org_id=self.org_id,
+                waba_id=self.waba_id,
+                name=self.name,
+                language=self.language,
+                category=self.category,
+                status=self.status,
+                parameter_format=self.parameter_format,
+                components=json.dumps(self.components, ensure_ascii=False),
+                message_send_ttl_seconds=self.message_send_ttl_seconds,
+                created_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        return template_id
+
+
+def template_by_name(conn: Connection, waba_id: int, name: str, language: str) -> StoredTemplate | None:
+    row = conn.execute(
+        select(templates).where(
+            templates.c.waba_id == waba_id, templates.c.name == name, templates.c.language == language
+        )
+    ).first()
+    if row is None:
+        return None
+    return StoredTemplate(
+        id=int(row.id),
+        name=row.name,
+        language=row.language,
+        category=row.category,
+        status=row.status,
+        parameter_format=row.parameter_format,
+        components=json.loads(row.components),
+        message_send_ttl_seconds=row.message_send_ttl_seconds,
+    )

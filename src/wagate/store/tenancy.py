@@ -1,27 +1,24 @@
-"""Organizations, business accounts, phone numbers, API tokens and templates: writes and reads."""
+"""Organizations, business accounts and phone numbers: writes and reads (tokens: `store/access.py`,
+templates: `store/templates.py`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from wagate.domain.templates import StoredTemplate
 from wagate.domain.tenancy import Organization, PhoneNumber
-from wagate.ids import hash_token, new_graph_id
+from wagate.ids import new_graph_id
 from wagate.store import sealed
 from wagate.store.db import Job
 from wagate.store.number_lifecycle import is_registered
 from wagate.store.schema import (
-    api_tokens,
     business_accounts,
     graph_objects,
     organizations,
     phone_numbers,
-    templates,
 )
 from wagate.store.sql import many
 
@@ -118,29 +115,6 @@ class CreatePhoneNumber(Job[PhoneNumber]):
 
 
 @dataclass(slots=True)
-class IssueToken(Job[int]):
-    org_id: int
-    name: str
-    token: str
-    now: float
-
-    def run(self, conn: Connection) -> int:
-        return int(
-            conn.execute(
-                insert(api_tokens)
-                .values(
-                    org_id=self.org_id,
-                    name=self.name,
-                    token_hash=hash_token(self.token),
-                    prefix=self.token[:12],
-                    created_at=self.now,
-                )
-                .returning(api_tokens.c.id)
-            ).scalar_one()
-        )
-
-
-@dataclass(slots=True)
 class UpdateNumberRate(Job[bool]):
     number_id: int
     rate: int
@@ -152,47 +126,9 @@ class UpdateNumberRate(Job[bool]):
         return bool(result.rowcount)
 
 
-@dataclass(slots=True)
-class CreateTemplate(Job[int]):
-    org_id: int
-    waba_id: int
-    name: str
-    language: str
-    category: str
-    status: str
-    components: list[dict[str, Any]]
-    now: float
-    parameter_format: str = "positional"
-    message_send_ttl_seconds: int | None = None
-
-    def run(self, conn: Connection) -> int:
-        template_id = allocate_graph_id(conn, "template", self.org_id)
-        conn.execute(
-            insert(templates).values(
-                id=template_id,
-                org_id=self.org_id,
-                waba_id=self.waba_id,
-                name=self.name,
-                language=self.language,
-                category=self.category,
-                status=self.status,
-                parameter_format=self.parameter_format,
-                components=json.dumps(self.components, ensure_ascii=False),
-                message_send_ttl_seconds=self.message_send_ttl_seconds,
-                created_at=self.now,
-                updated_at=self.now,
-            )
-        )
-        return template_id
-
-
 # -- reads ------------------------------------------------------------------------------------------
-def org_by_token(conn: Connection, token: str) -> Organization | None:
-    row = conn.execute(
-        select(organizations.c.id, organizations.c.name, organizations.c.slug, organizations.c.messaging_tier)
-        .join(api_tokens, api_tokens.c.org_id == organizations.c.id)
-        .where(api_tokens.c.token_hash == hash_token(token), api_tokens.c.revoked_at.is_(None))
-    ).first()
+def org_by_id(conn: Connection, org_id: int) -> Organization | None:
+    row = conn.execute(select(organizations).where(organizations.c.id == org_id)).first()
     return None if row is None else Organization(int(row.id), row.name, row.slug, row.messaging_tier)
 
 
@@ -240,26 +176,6 @@ def numbers_of(conn: Connection, org_id: int) -> list[PhoneNumber]:
             select(phone_numbers).where(phone_numbers.c.org_id == org_id).order_by(phone_numbers.c.created_at)
         )
     ]
-
-
-def template_by_name(conn: Connection, waba_id: int, name: str, language: str) -> StoredTemplate | None:
-    row = conn.execute(
-        select(templates).where(
-            templates.c.waba_id == waba_id, templates.c.name == name, templates.c.language == language
-        )
-    ).first()
-    if row is None:
-        return None
-    return StoredTemplate(
-        id=int(row.id),
-        name=row.name,
-        language=row.language,
-        category=row.category,
-        status=row.status,
-        parameter_format=row.parameter_format,
-        components=json.loads(row.components),
-        message_send_ttl_seconds=row.message_send_ttl_seconds,
-    )
 
 
 def access_token_of(conn: Connection, waba_id: int) -> str | None:

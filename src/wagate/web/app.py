@@ -56,6 +56,7 @@ from wagate.web import (
 )
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
+from wagate.workers.consent_replies import ConsentReplies
 from wagate.workers.consumer import EventConsumer
 from wagate.workers.dispatcher import Dispatcher
 from wagate.workers.key_rotator import KeyRotator
@@ -163,7 +164,7 @@ async def workers_running(rt: Runtime) -> AsyncIterator[None]:
     webhook_sender = WebhookSender(rt)
     await webhook_sender.begin()
     # Each follows the event stream with a cursor of its own (workers/consumer.py).
-    consumers: list[EventConsumer] = [WebhookFanOut(rt, webhook_sender)]
+    consumers: list[EventConsumer] = [WebhookFanOut(rt, webhook_sender), ConsentReplies(rt)]
     for consumer in consumers:
         consumer.start()
     media_worker = MediaWorker(rt)

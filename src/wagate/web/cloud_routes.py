@@ -15,6 +15,7 @@ from wagate.cloudapi.send import parse_send_request
 from wagate.domain.access import Scope
 from wagate.domain.sending import Accepted, OutgoingMessage, Sender, SendOptions
 from wagate.errors import GraphError, unknown_object
+from wagate.ids import parse_id
 from wagate.media import service as media_service
 from wagate.services import number_lifecycle, sending, tenancy
 from wagate.services import templates as template_service
@@ -98,10 +99,9 @@ async def get_object(request: Request) -> Response:
     caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.READ)
     org = caller.org
     raw_id = request.path_params["object_id"]
-    try:
-        object_id = int(raw_id)
-    except ValueError:
-        raise unknown_object(raw_id) from None
+    object_id = parse_id(raw_id)
+    if object_id is None:
+        raise unknown_object(raw_id)
     found = await rt.db.read(lambda conn: tenancy_sql.graph_object(conn, object_id))
     if found is None or found[1] != org.id:
         raise unknown_object(raw_id)

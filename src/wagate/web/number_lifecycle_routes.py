@@ -15,6 +15,7 @@ from wagate.cloudapi.graph_params import graph_params
 from wagate.domain.access import Actor, Scope
 from wagate.domain.tenancy import PhoneNumber
 from wagate.errors import not_found
+from wagate.ids import parse_id
 from wagate.services import number_lifecycle, tenancy
 from wagate.services.runtime import Runtime
 from wagate.services.upstreams import running_upstream
@@ -76,9 +77,9 @@ async def post_object(request: Request) -> Response:
     """`POST /{version}/{id}`: a phone number's PIN or display name, or else a template edit."""
     rt: Runtime = request.app.state.rt
     raw_id = request.path_params["object_id"]
-    found = None
-    if raw_id.isdigit():
-        found = await rt.db.read(lambda conn: tenancy_sql.graph_object(conn, int(raw_id)))
+    found, object_id = None, parse_id(raw_id)
+    if object_id is not None:
+        found = await rt.db.read(lambda conn: tenancy_sql.graph_object(conn, object_id))
     if found is None or found[0] != "phone_number":
         return await templates_routes.edit_template(request)
     rt, number, by = await _number(request)

@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from wagate.domain.access import Scope, ScopeError, parse_duration, parse_scopes
 from wagate.errors import ApiError
+from wagate.ids import parse_id
 from wagate.services import access as service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
@@ -59,9 +60,10 @@ async def token(request: Request) -> Response:
     rt: Runtime = request.app.state.rt
     caller = await tenancy.authenticate(rt, request.headers.get("authorization"), Scope.MANAGE)
     raw_id = request.path_params["token_id"]
-    if not raw_id.isdigit():
+    token_id = parse_id(raw_id)
+    if token_id is None:
         raise ApiError("not_found", f"no active token {raw_id}", http_status=404)
-    await service.do_revoke_token(rt.db, caller.org, int(raw_id), rt.clock.now(), actor_of(request, caller))
+    await service.do_revoke_token(rt.db, caller.org, token_id, rt.clock.now(), actor_of(request, caller))
     rt.tokens.clear()  # this process refuses the token at once; others within the cache's 5 s
     return Response(status_code=204)
 

@@ -39,6 +39,7 @@ class EventConsumer:
     poll_interval = 0.25
     max_attempts = 10
     with_payload = True  # read (and open) each event's payload
+    payload_types: frozenset[str] | None = None  # only these types' payloads, when set (cheaper)
     start_at_end = False  # a new consumer: from the first event there is, or only what comes next
     retry = RetryPolicy(base=1.0, cap=300.0)
 
@@ -109,6 +110,7 @@ class EventConsumer:
                 self.batch,
                 self.with_payload,
                 self.start_at_end,
+                self.payload_types,
             )
         )
         if claim is None:

@@ -249,7 +249,7 @@ class Lane:
             if outcome is None:  # stopped before its turn: it goes back to the queue
                 await self.rt.db.write(ReleaseClaims([item.message_id]))
                 return
-            await self._write(outcome)
+            await self._record(item, outcome)
         except Exception:
             # The outcome could not be recorded: the lease will end and the row will be reconciled.
             log.exception("lane %s: could not record the outcome of %s", self.number.id, item.wamid)
@@ -319,6 +319,32 @@ class Lane:
 
     async def _write(self, outcome: SendOutcome) -> None:
         await self.rt.db.write(outcome)
+
+    async def _record(self, item: Claimed, outcome: SendOutcome) -> None:
+        """Write the outcome of a send that reached the upstream, trying again while the database is
+        away (a restart): lost, the row would be sent a second time after the reconciliation window.
+
+        The tries stop a second before that window ends (counted from the end of the claim's lease),
+        when the row may be claimed and sent again; the last error is raised.
+        """
+        give_up = item.lease_until + self.rt.settings.reconciliation_window - 1.0
+        delay = 0.1
+        while True:
+            try:
+                await self._write(outcome)
+                return
+            except Exception as exc:
+                if self.rt.clock.now() + delay >= give_up:
+                    raise
+                log.warning(
+                    "lane %s: the outcome of %s is not recorded yet (%r); trying again in %.1f s",
+                    self.number.id,
+                    item.wamid,
+                    exc,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
     async def stop(self) -> None:
         """Stop claiming; let sends in flight finish; give back what was claimed but not sent."""

@@ -47,6 +47,14 @@ def upgrade() -> None:
             sa.text("INSERT INTO event_consumers (name, position, updated_at) VALUES ('webhooks', :p, :at)"),
             {"p": position, "at": time.time()},
         )
+        # Keyword confirmations, sent by a consumer from now on, were sent in the ingest commit before:
+        # the consumer starts after the last event, so no customer is confirmed twice.
+        conn.execute(
+            sa.text(
+                "INSERT INTO event_consumers (name, position, updated_at) VALUES ('consent_replies', :p, :at)"
+            ),
+            {"p": int(last), "at": time.time()},
+        )
     with op.batch_alter_table("events") as batch:
         batch.drop_index("ix_events_fan_out")
         batch.drop_column("fanned_out")
