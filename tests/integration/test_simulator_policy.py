@@ -20,7 +20,7 @@ from tests.helpers import eventually
 from wagate.clock import SettableClock
 from wagate.services import templates as template_service
 from wagate.settings import SimulatorSettings
-from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.base import NumberRef, TemplateCopy, UpstreamError
 from wagate.upstreams.simulator import SimulatorUpstream
 
 pytestmark = pytest.mark.simulator_refusals
@@ -76,10 +76,12 @@ async def network(tmp_path: Path) -> AsyncIterator[Network]:
     net = Network(tmp_path / "journal.jsonl", SettableClock(1_700_000_000.0))
     await net.upstream.start(net.ingest)
     net.upstream.sync_template(
-        NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        TemplateCopy(
+            NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        )
     )
     net.upstream.sync_template(
-        NUMBER.waba_id, 101, "promo", "en_US", "APPROVED", "MARKETING", "positional", PROMO
+        TemplateCopy(NUMBER.waba_id, 101, "promo", "en_US", "APPROVED", "MARKETING", "positional", PROMO)
     )
     yield net
     await net.upstream.close()
@@ -153,12 +155,16 @@ async def test_an_open_window_survives_a_restart(tmp_path: Path) -> None:
 async def test_templates_that_are_not_approved_are_refused(network: Network, status: str, code: int) -> None:
     sim = network.upstream
     sim.sync_template(
-        NUMBER.waba_id, 100, "order_shipped", "en_US", status, "UTILITY", "positional", ORDER_SHIPPED
+        TemplateCopy(
+            NUMBER.waba_id, 100, "order_shipped", "en_US", status, "UTILITY", "positional", ORDER_SHIPPED
+        )
     )
     assert await refused_code(sim, shipped()) == code
     assert sim.rules.refusals["template"] == 1
     sim.sync_template(
-        NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        TemplateCopy(
+            NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        )
     )
     await sim.send(NUMBER, shipped())
 
@@ -196,7 +202,9 @@ async def test_the_messaging_limit_counts_survive_a_restart(tmp_path: Path) -> N
     first = Network(tmp_path / "journal.jsonl", clock)
     await first.upstream.start(first.ingest)
     first.upstream.sync_template(
-        NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        TemplateCopy(
+            NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        )
     )
     first.upstream.sync_account(NUMBER.waba_id, 2)
     await first.upstream.send(NUMBER, shipped("79160000001"))
@@ -206,7 +214,9 @@ async def test_the_messaging_limit_counts_survive_a_restart(tmp_path: Path) -> N
     second = Network(tmp_path / "journal.jsonl", clock)
     await second.upstream.start(second.ingest)
     second.upstream.sync_template(
-        NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        TemplateCopy(
+            NUMBER.waba_id, 100, "order_shipped", "en_US", "APPROVED", "UTILITY", "positional", ORDER_SHIPPED
+        )
     )
     second.upstream.sync_account(NUMBER.waba_id, 2)
     try:

@@ -25,7 +25,7 @@ from tests.helpers import free_port, wagate_env
 from wagate.clock import SystemClock
 from wagate.domain.tenancy import NumberRef
 from wagate.settings import Settings, SimulatorSettings
-from wagate.upstreams.base import MetaRefusal, Upstream, UpstreamError
+from wagate.upstreams.base import MetaRefusal, TemplateCopy, Upstream, UpstreamError
 from wagate.upstreams.cloud import CloudUpstream
 from wagate.upstreams.simulator import SimulatorUpstream
 
@@ -116,10 +116,10 @@ async def in_process() -> AsyncIterator[Network]:
     async def add_template(to: NumberRef, body: dict[str, Any]) -> None:
         # The simulator's accounts keep their templates in wagate, reviewed there, told by sync.
         template_id = network.template_ids[body["name"]] = 301_000_000 + len(network.template_ids)
-        simulator.sync_template(
+        simulator.sync_template(TemplateCopy(
             to.waba_id, template_id, body["name"], body["language"], "APPROVED", body["category"],
             "positional", body["components"],
-        )  # fmt: skip
+        ))  # fmt: skip
 
     network.customer_writes, network.code_sent = customer_writes, code_sent
     network.new_number, network.add_template = new_number, add_template

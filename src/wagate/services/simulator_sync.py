@@ -16,21 +16,23 @@ from wagate.services.runtime import Runtime
 from wagate.services.upstreams import copies
 from wagate.store import simulator_sync as sql
 from wagate.store.templates import TemplateFilter, TemplateRow, list_templates, template_by_id
-from wagate.upstreams.base import UpstreamSync
+from wagate.upstreams.base import TemplateCopy, UpstreamSync
 
 _PAGE = 1000
 
 
 def _tell(upstream: UpstreamSync, template: TemplateRow) -> None:
     upstream.sync_template(
-        template.waba_id,
-        template.id,
-        template.name,
-        template.language,
-        template.status,
-        template.category,
-        template.parameter_format,
-        template.components,
+        TemplateCopy(
+            template.waba_id,
+            template.id,
+            template.name,
+            template.language,
+            template.status,
+            template.category,
+            template.parameter_format,
+            template.components,
+        )
     )
 
 

@@ -12,6 +12,7 @@ number).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wagate.cloudapi.error_codes import lookup
@@ -154,6 +155,20 @@ class TemplateAdmin(Protocol):
     async def unsubscribe_app(self, waba_id: int) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateCopy:
+    """A template as an upstream that keeps its own copy needs it (`UpstreamSync.sync_template`)."""
+
+    waba_id: int
+    template_id: int
+    name: str
+    language: str
+    status: str
+    category: str
+    parameter_format: str  # positional | named
+    components: list[dict[str, Any]]
+
+
 class UpstreamSync(Protocol):
     """The upstream's own copy of accounts' messaging limits and templates, which it enforces on every
     send independently of wagate's checks. An upstream `at_meta` holds its own: these do nothing."""
@@ -162,17 +177,9 @@ class UpstreamSync(Protocol):
         """The account's messaging limit: unique customers per 24 hours outside windows (None: unlimited)."""
         ...
 
-    def sync_template(
-        self,
-        waba_id: int,
-        template_id: int,
-        name: str,
-        language: str,
-        status: str,
-        category: str,
-        parameter_format: str,
-        components: list[dict[str, Any]],
-    ) -> None: ...
+    def sync_template(self, template: TemplateCopy) -> None:
+        """The upstream's copy of a template as wagate holds it: what a send of it is checked against."""
+        ...
 
     def drop_template(self, template_id: int) -> None:
         """The template is gone from wagate: the copy forgets it."""

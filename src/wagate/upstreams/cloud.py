@@ -17,7 +17,7 @@ import msgspec
 
 from wagate.net.addresses import UnsafeTarget, check_url, safe_session
 from wagate.settings import Settings
-from wagate.upstreams.base import IngestFn, MetaRefusal, NumberRef, UpstreamError
+from wagate.upstreams.base import IngestFn, MetaRefusal, NumberRef, TemplateCopy, UpstreamError
 
 log = logging.getLogger(__name__)
 _decoder = msgspec.json.Decoder(dict[str, Any])
@@ -203,17 +203,7 @@ class CloudUpstream:
     def sync_account(self, waba_id: int, messaging_limit: int | None) -> None:
         return None
 
-    def sync_template(
-        self,
-        waba_id: int,
-        template_id: int,
-        name: str,
-        language: str,
-        status: str,
-        category: str,
-        parameter_format: str,
-        components: list[dict[str, Any]],
-    ) -> None:
+    def sync_template(self, template: TemplateCopy) -> None:
         return None
 
     def drop_template(self, template_id: int) -> None:

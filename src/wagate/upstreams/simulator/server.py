@@ -39,7 +39,7 @@ from wagate.errors import ApiError, GraphError, WagateError, fbtrace_id
 from wagate.ids import new_graph_id
 from wagate.services.simulated_customers import CustomerAction, build_inbound
 from wagate.settings import SimulatorSettings
-from wagate.upstreams.base import NumberRef, UpstreamError
+from wagate.upstreams.base import NumberRef, TemplateCopy, UpstreamError
 from wagate.upstreams.simulator import fake_lifecycle
 from wagate.upstreams.simulator.fake_templates import FakeTemplates, check_account_token
 from wagate.upstreams.simulator.policy import NEW_PORTFOLIO_LIMIT
@@ -114,14 +114,16 @@ class FakeMeta:
 
     def _template_changed(self, waba_id: int, template: dict[str, Any]) -> None:
         self.simulator.sync_template(
-            waba_id,
-            int(template["id"]),
-            template["name"],
-            template["language"],
-            template["status"],
-            template["category"],
-            str(template.get("parameter_format", "POSITIONAL")).lower(),
-            template["components"],
+            TemplateCopy(
+                waba_id,
+                int(template["id"]),
+                template["name"],
+                template["language"],
+                template["status"],
+                template["category"],
+                str(template.get("parameter_format", "POSITIONAL")).lower(),
+                template["components"],
+            )
         )
 
     # -- numbers ---------------------------------------------------------------------------------

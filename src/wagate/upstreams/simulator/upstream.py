@@ -37,7 +37,7 @@ from wagate.domain.numbers import tier_of_limit
 from wagate.domain.policy import TIER_LIMITS
 from wagate.ids import new_graph_id, new_wamid
 from wagate.settings import SimulatorSettings
-from wagate.upstreams.base import IngestFn, NumberRef, UpstreamError
+from wagate.upstreams.base import IngestFn, NumberRef, TemplateCopy, UpstreamError
 from wagate.upstreams.simulator.journal import Journal, read_journal
 from wagate.upstreams.simulator.lifecycle import Lifecycles, SimulatedNumbers
 from wagate.upstreams.simulator.network import NetworkRules
@@ -381,23 +381,15 @@ class SimulatorUpstream(SimulatedNumbers):
         await self._ingest(account_envelope(number.waba_id, "phone_number_quality_update", value, now))
 
     # -- what Meta knows of the business ---------------------------------------------------------
-    def sync_template(
-        self,
-        waba_id: int,
-        template_id: int,
-        name: str,
-        language: str,
-        status: str,
-        category: str,
-        parameter_format: str,
-        components: list[dict[str, Any]],
-    ) -> None:
+    def sync_template(self, template: TemplateCopy) -> None:
         """Meta's copy of a template: what a send of it is checked against."""
+        t = template
         self.policy.sync_template(
             expected_template(
-                template_id, waba_id, name, language, status, category, parameter_format, components
+                t.template_id, t.waba_id, t.name, t.language, t.status, t.category, t.parameter_format,
+                t.components,
             )
-        )
+        )  # fmt: skip
 
     def forget_template(self, waba_id: int, template_id: int) -> None:
         self.policy.forget_template(waba_id, template_id)
