@@ -161,7 +161,7 @@ def received_event(
         meta_contact["user_id"] = contact.listed_user_id
     value: dict[str, Any] = {
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": number.digits, "phone_number_id": str(number.id)},
+        "metadata": number.metadata,
         "messages": [message],
     }
     if decision.kind != "system":

@@ -55,6 +55,11 @@ class PhoneNumber:
         """The number as Meta gives it in webhooks and as a customer's `to`: digits only."""
         return digits_of(self.display_phone_number)
 
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The `metadata` of Meta's webhook `value` for this number."""
+        return {"display_phone_number": self.digits, "phone_number_id": str(self.id)}
+
 
 def check_rate(rate: int) -> int:
     if not MIN_RATE <= rate <= MAX_RATE:

@@ -39,12 +39,9 @@ async def list_conversations(
     wanted = None if state is None else _state(state)
     number = None
     if number_id is not None:
-        try:
-            number = int(number_id)
-        except ValueError:
-            raise ApiError(
-                "invalid_request", "phone_number_id must be a number", field="phone_number_id"
-            ) from None
+        number = parse_id(number_id)
+        if number is None:
+            raise ApiError("invalid_request", "phone_number_id must be a number", field="phone_number_id")
     rows = await rt.db.read(
         lambda conn: store.list_conversations(
             conn, org.id, state=wanted, number_id=number, limit=limit, offset=offset

@@ -27,21 +27,8 @@ class IssueScopedToken(Job[int]):
     by: Actor
 
     def run(self, conn: Connection) -> int:
-        token_id = int(
-            conn.execute(
-                insert(api_tokens)
-                .values(
-                    org_id=self.org_id,
-                    name=self.name,
-                    token_hash=hash_token(self.token),
-                    prefix=self.token[:12],
-                    created_at=self.now,
-                    scopes=json.dumps(scopes_json(self.scopes)),
-                    expires_at=self.expires_at,
-                )
-                .returning(api_tokens.c.id)
-            ).scalar_one()
-        )
+        scopes = json.dumps(scopes_json(self.scopes))
+        token_id = insert_token(conn, self.org_id, self.name, self.token, self.now, scopes, self.expires_at)
         detail = {"name": self.name, "scopes": scopes_json(self.scopes), "expires_at": self.expires_at}
         audit.record(
             conn, self.org_id, self.by.name, "token.issue", "token", token_id, detail, self.by.ip, at=self.now
@@ -147,25 +134,44 @@ def org_of_token(conn: Connection, token_id: int) -> int | None:
 
 @dataclass(slots=True)
 class IssueToken(Job[int]):
+    """A token with every scope and no expiry, without an audit row of its own (an organization's first
+    token, written beside the organization's creation and its audit; bootstrap and tests)."""
+
     org_id: int
     name: str
     token: str
     now: float
 
     def run(self, conn: Connection) -> int:
-        return int(
-            conn.execute(
-                insert(api_tokens)
-                .values(
-                    org_id=self.org_id,
-                    name=self.name,
-                    token_hash=hash_token(self.token),
-                    prefix=self.token[:12],
-                    created_at=self.now,
-                )
-                .returning(api_tokens.c.id)
-            ).scalar_one()
-        )
+        return insert_token(conn, self.org_id, self.name, self.token, self.now)
+
+
+def insert_token(
+    conn: Connection,
+    org_id: int,
+    name: str,
+    token: str,
+    now: float,
+    scopes: str | None = None,
+    expires_at: float | None = None,
+) -> int:
+    """Store a token by its hash (and its first characters, to tell it apart); returns its id.
+    No `scopes` (JSON) means every scope, as for the tokens made before scopes existed."""
+    return int(
+        conn.execute(
+            insert(api_tokens)
+            .values(
+                org_id=org_id,
+                name=name,
+                token_hash=hash_token(token),
+                prefix=token[:12],
+                created_at=now,
+                scopes=scopes,
+                expires_at=expires_at,
+            )
+            .returning(api_tokens.c.id)
+        ).scalar_one()
+    )
 
 
 def org_by_token(conn: Connection, token: str) -> Organization | None:

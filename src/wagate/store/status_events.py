@@ -40,10 +40,6 @@ def digits(display_phone_number: str) -> str:
     return "".join(ch for ch in display_phone_number if ch.isdigit())
 
 
-def metadata(number: PhoneNumber) -> dict[str, str]:
-    return {"display_phone_number": digits(number.display_phone_number), "phone_number_id": str(number.id)}
-
-
 def user_ids(conn: Connection, pairs: set[tuple[int, str]]) -> dict[tuple[int, str], str]:
     """Business-scoped user ids known for (organization, wa_id) pairs."""
     if not pairs:
@@ -81,7 +77,7 @@ def status_events(conn: Connection, changes: list[StatusChange], now: float) -> 
             contact["user_id"] = user_id
         meta_value = {
             "messaging_product": "whatsapp",
-            "metadata": metadata(change.number),
+            "metadata": change.number.metadata,
             "contacts": [contact],
             "statuses": [status],
         }

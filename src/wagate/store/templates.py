@@ -53,6 +53,18 @@ class TemplateRow:
     deleted_at: float | None = None
     approved_edits: tuple[float, ...] = ()
 
+    def stored(self) -> StoredTemplate:
+        return StoredTemplate(
+            id=self.id,
+            name=self.name,
+            language=self.language,
+            category=self.category,
+            status=self.status,
+            parameter_format=self.parameter_format,
+            components=self.components,
+            message_send_ttl_seconds=self.message_send_ttl_seconds,
+        )
+
 
 def template_row(row: Any) -> TemplateRow:
     return TemplateRow(
@@ -438,20 +450,6 @@ class CreateTemplate(Job[int]):
 
 
 def template_by_name(conn: Connection, waba_id: int, name: str, language: str) -> StoredTemplate | None:
-    row = conn.execute(
-        select(templates).where(
-            templates.c.waba_id == waba_id, templates.c.name == name, templates.c.language == language
-        )
-    ).first()
-    if row is None:
-        return None
-    return StoredTemplate(
-        id=int(row.id),
-        name=row.name,
-        language=row.language,
-        category=row.category,
-        status=row.status,
-        parameter_format=row.parameter_format,
-        components=json.loads(row.components),
-        message_send_ttl_seconds=row.message_send_ttl_seconds,
-    )
+    """The template as a send checks it (`domain/templates.check_template_send`)."""
+    row = template_by_name_language(conn, waba_id, name, language)
+    return None if row is None else row.stored()
