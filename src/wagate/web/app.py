@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import redis.asyncio as aioredis
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
@@ -54,6 +55,7 @@ from wagate.web import (
     tokens_api,
     webhooks_api,
 )
+from wagate.web.body_limits import BodyLimits
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
 from wagate.workers.consent_replies import ConsentReplies
@@ -222,12 +224,13 @@ def create_app(rt: Runtime) -> ASGIApp:
         lifespan=_lifespan(rt),
         exception_handlers={
             WagateError: handle_error,
+            HTTPException: handle_error,
             OperationalError: handle_error,
             Exception: handle_error,
         },
     )
     app.state.rt = rt
-    return FastPaths(app, rt)
+    return BodyLimits(FastPaths(app, rt), rt.settings)
 
 
 def _ops_app(rt: Runtime) -> ASGIApp:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 import msgspec
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.cloudapi import graph_versions
 from wagate.cloudapi.send import parse_send_request
 from wagate.domain.access import Scope
 from wagate.domain.sending import Accepted, OutgoingMessage, Sender, SendOptions
@@ -23,7 +23,6 @@ from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
 from wagate.web.errors import json_response
 
-_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 MAX_KEY_LENGTH = 255
 SUCCESS = b'{"success":true}'
 _NO_KEY = SendOptions()
@@ -31,10 +30,10 @@ _encoder = msgspec.json.Encoder()
 
 
 def _check_version(version: str) -> None:
-    if not _VERSION.fullmatch(version):
+    if not graph_versions.is_known(version):
         raise GraphError(
             100,
-            f"Unknown path components: /{version}",
+            f"Unknown path components: /{version} (a Graph API version: v{graph_versions.LATEST_MAJOR}.0)",
             message="(#100) Unknown path components",
             http_status=400,
         )

@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -14,31 +12,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.domain.access import Scope
-from wagate.errors import GraphError, invalid_parameter, missing_parameter
-from wagate.media import rules, service
+from wagate.errors import invalid_parameter, missing_parameter
+from wagate.media import service
 from wagate.media.urls import DOWNLOAD_PREFIX
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.web.cloud_routes import _check_version
 from wagate.web.errors import json_response
-
-# Room for the form's other fields and the multipart framing around the largest file allowed.
-_MAX_BODY = rules.MAX_UPLOAD + 64 * 1024
-
-
-def _too_large() -> GraphError:
-    return GraphError(
-        131053, f"The upload is larger than the largest file WhatsApp takes ({rules.MAX_UPLOAD} bytes)."
-    )
-
-
-async def _bounded(request: Request) -> AsyncGenerator[bytes, None]:
-    received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > _MAX_BODY:
-            raise _too_large()
-        yield chunk
 
 
 async def upload_media(request: Request) -> Response:
@@ -50,10 +30,8 @@ async def upload_media(request: Request) -> Response:
     number = await tenancy.access_phone_number(rt, org, request.path_params["object_id"])
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise invalid_parameter("The request body must be multipart/form-data.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _MAX_BODY:
-        raise _too_large()
-    parser = MultiPartParser(request.headers, _bounded(request), max_files=1, max_fields=10)
+    # The body streams in bounded by the largest file WhatsApp takes (web/body_limits.py).
+    parser = MultiPartParser(request.headers, request.stream(), max_files=1, max_fields=10)
     try:
         form = await parser.parse()
     except MultiPartException as exc:
