@@ -1,6 +1,7 @@
 """Files served over HTTP on the loopback address, for media sent by link: each path answers with the
 file put there (404 for any other), and every request is counted by path. A file may be streamed
-without a Content-Length, or held: its request waits, unanswered, until the server stops."""
+without a Content-Length, or held: its requests wait, unanswered, until it is released (or the server
+stops)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ class Served:
     data: bytes
     content_type: str
     chunked: bool = False  # streamed, no Content-Length: a size limit must hold as it arrives
-    held: bool = False  # never answered
+    held: bool = False  # answered once released
 
 
 class FileServer:
     def __init__(self) -> None:
         self.files: dict[str, Served] = {}
         self.requests: Counter[str] = Counter()
-        self._stopping = asyncio.Event()
+        self._released: dict[str, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -38,7 +39,8 @@ class FileServer:
         return self
 
     async def stop(self) -> None:
-        self._stopping.set()
+        for gate in self._released.values():
+            gate.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -47,7 +49,13 @@ class FileServer:
     ) -> str:
         """Serve `data` at `path`; its URL."""
         self.files[path] = Served(data, content_type, chunked, held)
+        if held:
+            self._released[path] = asyncio.Event()
         return self.url(path)
+
+    def release(self, path: str) -> None:
+        """Answer the requests held at `path`, and those to come."""
+        self._released[path].set()
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -58,8 +66,7 @@ class FileServer:
         if served is None:
             return web.Response(status=404, text="not here")
         if served.held:
-            await self._stopping.wait()
-            return web.Response(status=503)
+            await self._released[request.path].wait()
         if not served.chunked:
             return web.Response(body=served.data, headers={"Content-Type": served.content_type})
         response = web.StreamResponse(headers={"Content-Type": served.content_type})
