@@ -452,7 +452,14 @@ def simulator(
 
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    meta = FakeMeta(Path(home), webhook_url, app_secret, SystemClock(), settings.simulator)
+    meta = FakeMeta(
+        Path(home),
+        webhook_url,
+        app_secret,
+        SystemClock(),
+        settings.simulator,
+        allow_private=settings.allow_private_targets,
+    )
     console.print(
         f"[bold]wagate simulator[/bold] (fake Meta) on http://{host}:{port}; webhooks to {webhook_url}"
     )

@@ -21,6 +21,8 @@ class SimulatorSettings:
     journal: bool = True
     # Marketing templates one customer may receive outside a window in 24 hours, from all businesses.
     marketing_per_user_day: int = 2
+    # Seconds a fetch of a media link sent by link may take, connecting and reading included.
+    media_link_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

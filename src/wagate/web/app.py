@@ -87,7 +87,9 @@ def build_runtime(
     simulator = None
     if role is Role.ALL and with_simulator:
         journal = settings.home / "simulator" / "journal.jsonl"
-        simulator = SimulatorUpstream(clock, settings.simulator, journal)
+        simulator = SimulatorUpstream(
+            clock, settings.simulator, journal, allow_private=settings.allow_private_targets
+        )
     tokens: TtlCache[int, str | None] = TtlCache(30.0)
 
     async def token_for(waba_id: int) -> str | None:
