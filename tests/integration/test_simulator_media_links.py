@@ -104,7 +104,9 @@ async def test_each_kind_is_judged_by_its_own_types(linked: Wagate, files: FileS
         link = files.put(f"/{kind}", data, mime)
         assert (await outcome(linked, await sent(linked, media(kind, link))))["status"] == "read", kind
     # The same file as another kind: a PNG is no sticker.
-    details = await failure(linked, await sent(linked, media("sticker", files.put("/p.png", PNG, "image/png"))))
+    details = await failure(
+        linked, await sent(linked, media("sticker", files.put("/p.png", PNG, "image/png")))
+    )
     assert "'image/png'; sticker media must be one of: image/webp" in details
 
 
@@ -118,13 +120,13 @@ async def test_a_missing_file_fails(linked: Wagate, files: FileServer) -> None:
 async def test_a_host_that_does_not_resolve_fails(linked: Wagate) -> None:
     link = "https://nowhere.invalid/x.jpg"
     details = await failure(linked, await sent(linked, media("image", link)))
-    assert details == f"Media link {link}: could not connect to nowhere.invalid: name does not resolve."
+    assert details == f"Media link {link}: the name nowhere.invalid does not resolve."
 
 
 async def test_a_server_that_is_not_there_fails(linked: Wagate, files: FileServer) -> None:
     link = files.url("/x.jpg").replace(f":{files.port}/", ":9/")  # the discard port: nobody listens
     details = await failure(linked, await sent(linked, media("image", link)))
-    assert details == f"Media link {link}: could not connect to 127.0.0.1 port 9: connection refused."
+    assert details == f"Media link {link}: could not connect to 127.0.0.1:9: connection refused."
 
 
 async def test_a_file_over_its_kinds_limit_fails(linked: Wagate, files: FileServer) -> None:
@@ -149,9 +151,7 @@ async def test_a_file_of_the_wrong_type_fails(linked: Wagate, files: FileServer)
     assert "'application/zip'" in await failure(linked, await sent(linked, media("document", archive)))
 
 
-async def test_a_server_that_never_answers_fails_after_the_timeout(
-    linked: Wagate, files: FileServer
-) -> None:
+async def test_a_server_that_never_answers_fails_after_the_timeout(linked: Wagate, files: FileServer) -> None:
     slow = files.put("/slow.png", PNG, "image/png", held=True)
     # Held beside it, another send is not kept waiting.
     quick = await sent(linked, media("image", files.put("/quick.png", PNG, "image/png")))
@@ -173,7 +173,7 @@ async def test_a_private_address_is_refused_unless_allowed(
         await w.customer_writes(CUSTOMER.lstrip("+"))
         details = await failure(w, await sent(w, media("image", link)))
     assert details.startswith("Media link refused: localhost resolves to ")
-    assert details.endswith("which is not a public address")
+    assert "which is not a public address" in details
     assert files.requests["/photo.png"] == 0
 
 
@@ -208,8 +208,15 @@ async def test_an_interactive_header_of_the_wrong_kind_fails(linked: Wagate, fil
         "body": {"text": "Watch it?"},
         "action": {"buttons": [{"type": "reply", "reply": {"id": "yes", "title": "Yes"}}]},
     }
-    body = {"messaging_product": "whatsapp", "to": CUSTOMER, "type": "interactive", "interactive": interactive}
-    assert "video media must be one of: video/mp4, video/3gpp" in await failure(linked, await sent(linked, body))
+    body = {
+        "messaging_product": "whatsapp",
+        "to": CUSTOMER,
+        "type": "interactive",
+        "interactive": interactive,
+    }
+    assert "video media must be one of: video/mp4, video/3gpp" in await failure(
+        linked, await sent(linked, body)
+    )
 
 
 async def test_the_failure_reaches_the_business_as_a_failed_status(linked: Wagate, files: FileServer) -> None:

@@ -6,8 +6,6 @@ connect to cdn.example.com: name does not resolve"), never the reprs of aiohttp'
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,6 +14,7 @@ import aiohttp
 from wagate.errors import GraphError
 from wagate.media import rules
 from wagate.net.addresses import UnsafeTarget, check_url, safe_session
+from wagate.net.failures import describe
 
 FETCH_TIMEOUT = 30.0
 _CHUNK = 64 * 1024
@@ -74,7 +73,7 @@ async def fetch_link(
     except TimeoutError as exc:
         raise timed_out(url, FETCH_TIMEOUT) from exc
     except aiohttp.ClientError as exc:
-        raise GraphError(131053, f"Media link {url}: {_why_unreachable(exc)}.") from exc
+        raise GraphError(131053, f"Media link {url}: {describe(exc)}.") from exc
     return b"".join(chunks), mime
 
 
@@ -105,29 +104,3 @@ def timed_out(url: str, seconds: float) -> GraphError:
 
 def _too_large(url: str, max_bytes: int) -> GraphError:
     return GraphError(131053, f"Media link {url} is larger than {max_bytes} bytes.")
-
-
-def _why_unreachable(exc: aiohttp.ClientError) -> str:
-    """What went wrong on the way to the file, in words rather than the exception's repr."""
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return f"could not connect to {exc.host}: name does not resolve"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"could not connect to {exc.host}: its TLS certificate is not valid"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"could not connect to {exc.host} port {exc.port}{_os_reason(exc.os_error)}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection before answering"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "the file arrived incomplete"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return "the link is not a valid URL"
-    if isinstance(exc, aiohttp.ClientOSError):
-        return f"the connection failed{_os_reason(exc)}"
-    return f"the file could not be fetched ({type(exc).__name__})"
-
-
-def _os_reason(error: OSError) -> str:
-    """The system's name for the error after a colon (`: connection refused`), or nothing."""
-    if error.errno is not None and error.errno in errno.errorcode:
-        return ": " + os.strerror(error.errno).lower()
-    return ""
