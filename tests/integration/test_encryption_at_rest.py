@@ -217,7 +217,7 @@ def test_sqlite_creates_its_key_on_first_run_and_postgresql_requires_one(tmp_pat
     if databases.on_postgresql():
         result = cli(home, "bootstrap", "--json", WAGATE_ENCRYPTION_KEYS="")
         assert result.returncode == 1
-        assert "every wagate process needs the same encryption key" in " ".join(result.stdout.split())
+        assert "every wagate process needs the same encryption key" in " ".join(result.stderr.split())
         return
     result = cli(home, "bootstrap", "--json")
     assert result.returncode == 0, result.stderr
