@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shlex
 import signal
 import sys
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from wagate.commands import retention as retention_commands
 from wagate.commands import tokens as tokens_commands
 from wagate.commands.database import database
 from wagate.commands.keys import keys_app
+from wagate.commands.output import errors
 from wagate.settings import Settings, load_settings
 from wagate.store.db import Database
 
@@ -67,7 +69,7 @@ def _register_at_fake_meta(url: str) -> MetaNumber:
         with urllib.request.urlopen(request, timeout=10) as response:
             created = json.loads(response.read())
     except OSError as exc:
-        console.print(f"[red]cannot reach the fake Meta at {url}: {exc}[/red]")
+        errors.print(f"[red]cannot reach the fake Meta at {url}: {exc}[/red]")
         raise typer.Exit(1) from exc
     return MetaNumber(
         int(created["waba_id"]),
@@ -138,7 +140,7 @@ def _runtime(settings: Settings, role: Role) -> Runtime:
         check_keys(rt.db, rt.clock.now())
         return rt
     except WagateError as exc:
-        console.print(f"[red]{exc}[/red]")
+        errors.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
 
 
@@ -191,7 +193,17 @@ def _run_http(rt: Runtime, host: str, port: int) -> None:
 
 @app.command()
 def bootstrap(
-    as_json: bool = typer.Option(False, "--json", help="Print {token, phone_number_id, waba_id} as JSON."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print {token, phone_number_id, waba_id, app_secret, verify_token} as JSON.",
+    ),
+    as_shell: bool = typer.Option(
+        False,
+        "--shell",
+        help="Print the same as shell assignments (TOKEN=…, NUMBER=…, WABA=…, APP_SECRET=…, VERIFY_TOKEN=…): "
+        'eval "$(wagate bootstrap --shell)".',
+    ),
     fake_meta: str = typer.Option(
         None,
         "--fake-meta",
@@ -199,7 +211,10 @@ def bootstrap(
         "simulator: a scale-out deployment on one machine without a Meta account.",
     ),
 ) -> None:
-    """Create the demo organization once (simulator number, seeded templates) and issue a new token."""
+    """Create the demo organization once (simulator number, seeded templates) and issue a new token.
+
+    Prints five values: the token, the number's and the business account's ids, and the Meta app's
+    app_secret and verify_token (which sign and verify webhooks at /webhooks/meta)."""
     from wagate.services.meta_app import ensure_demo_meta_app
     from wagate.services.tenancy import demo_exists, do_bootstrap
 
@@ -220,7 +235,7 @@ def bootstrap(
 
         synced = asyncio.run(_sync_templates(build_runtime(settings), 100))
         if any(r.error for r in synced):
-            console.print(f"[red]templates sync with the fake Meta failed: {synced}[/red]")
+            errors.print(f"[red]templates sync with the fake Meta failed: {synced}[/red]")
             raise typer.Exit(1)
     meta_app = ensure_demo_meta_app(settings)
     data = {
@@ -232,6 +247,11 @@ def bootstrap(
     }
     if as_json:
         print(json.dumps(data))
+        return
+    if as_shell:
+        names = {"token": "TOKEN", "phone_number_id": "NUMBER", "waba_id": "WABA"}
+        for key, value in data.items():
+            print(f"{names.get(key, key.upper())}={shlex.quote(value)}")
         return
     console.print(
         "Demo organization " + ("created." if result.created else "already there; new token issued.")
@@ -246,6 +266,25 @@ def bootstrap(
 
 def _when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@webhooks_app.command("listen")
+def webhooks_listen(
+    port: int = typer.Option(9000, "--port", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    secret: str = typer.Option(
+        None, "--secret", help="The subscription's secret: each delivery's signature is checked with it."
+    ),
+    verify_token: str = typer.Option(
+        None, "--verify-token", help="Answer Meta's verification handshake only with this token."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="One line per delivery, without the body."),
+) -> None:
+    """A webhook receiver on this machine: prints each delivery, checks its signature, answers 200
+    (401 when the signature is wrong), and answers the verification handshake of `meta` subscriptions."""
+    from wagate.commands.listen import listen
+
+    listen(host, port, secret, verify_token, quiet)
 
 
 @webhooks_app.command("list")
@@ -309,7 +348,7 @@ def webhooks_replay(
             db, clock_from_spec(settings.clock).now(), subscription_id=subscription, state=state, since=since
         )
     except ApiError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        errors.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     finally:
         db.stop()
@@ -413,7 +452,14 @@ def simulator(
 
     settings = load_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    meta = FakeMeta(Path(home), webhook_url, app_secret, SystemClock(), settings.simulator)
+    meta = FakeMeta(
+        Path(home),
+        webhook_url,
+        app_secret,
+        SystemClock(),
+        settings.simulator,
+        allow_private=settings.allow_private_targets,
+    )
     console.print(
         f"[bold]wagate simulator[/bold] (fake Meta) on http://{host}:{port}; webhooks to {webhook_url}"
     )
@@ -467,7 +513,7 @@ def migrate_data(
     source_url = source or f"sqlite:///{(settings.home / 'wagate.db').resolve()}"
     target_url = target or settings.database_url
     if not target_url:
-        console.print("[red]error:[/red] give the PostgreSQL database with --to or WAGATE_DATABASE_URL")
+        errors.print("[red]error:[/red] give the PostgreSQL database with --to or WAGATE_DATABASE_URL")
         raise typer.Exit(1)
     console.print(
         f"copying {masked_url(source_url)} into {masked_url(target_url)}; "
@@ -476,7 +522,7 @@ def migrate_data(
     try:
         copied = do_copy_data(source_url, target_url)
     except DataCopyError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     table = Table("table", "rows")
     for entry in copied:

@@ -7,6 +7,7 @@ error object under `/api/v1`. One handler in `web/errors.py` renders both.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,6 +142,29 @@ class ApiError(WagateError):
         if self.data:
             error["data"] = self.data
         return {"error": error}
+
+
+@dataclass(frozen=True, slots=True)
+class BodySurface:
+    """A part of the HTTP surface with its own cap on request bodies."""
+
+    name: str
+    limit: int
+    # The setting that changes the cap, named in the refusal; empty where the cap is Meta's.
+    setting: str = ""
+
+
+class BodyTooLarge(WagateError):
+    """A request body over its surface's cap (413, in the surface's error model)."""
+
+    http_status = 413
+
+    def __init__(self, surface: BodySurface) -> None:
+        self.surface = surface
+        hint = f" ({surface.setting} sets it)" if surface.setting else ""
+        super().__init__(
+            f"The request body is larger than {surface.limit} bytes, the most {surface.name} takes{hint}."
+        )
 
 
 def not_found(what: str) -> ApiError:

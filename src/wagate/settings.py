@@ -21,6 +21,8 @@ class SimulatorSettings:
     journal: bool = True
     # Marketing templates one customer may receive outside a window in 24 hours, from all businesses.
     marketing_per_user_day: int = 2
+    # Seconds a fetch of a media link sent by link may take, connecting and reading included.
+    media_link_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,12 @@ class Settings:
     # Media
     media_retention: float = 30 * 24 * 3600.0
     media_link_max_bytes: int = 100 * 1024 * 1024
+    # Caps on request bodies (bytes), refused with 413 before they are read whole. The Cloud API's is
+    # Meta's 3 MB cap on a notification: no valid send comes near it. Media uploads are capped at the
+    # largest file WhatsApp takes (100 MB), Meta's notifications at 3 MB.
+    body_limit_cloud: int = 3 * 1024 * 1024
+    body_limit_api: int = 1024 * 1024
+    body_limit_import: int = 50 * 1024 * 1024
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
 
     @property

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests import databases
 from tests.conftest import Wagate
 from tests.helpers import Server, bootstrap, run_cli
 
@@ -98,3 +99,27 @@ async def test_metrics_count_accepted_and_failed(wagate: Wagate) -> None:
     body = (await wagate.client.get("/metrics")).text
     assert 'wagate_policy_refusals_total{code="131047",stage="request"} 1.0' in body
     assert "wagate_messages_accepted_total 1.0" in body
+
+
+def test_a_refusal_goes_to_standard_error_and_bootstrap_shell_prints_five_assignments(tmp_path: Path) -> None:
+    from tests.management import cli
+
+    home = tmp_path / "home"
+    unreachable = cli(home, "bootstrap", WAGATE_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    assert unreachable.returncode == 1 and unreachable.stdout == ""
+    assert unreachable.stderr.startswith(
+        "error: cannot reach the database postgresql://nobody@127.0.0.1:1/none"
+    )
+    assert "Traceback" not in unreachable.stderr
+    if databases.postgresql_unreachable() is None:
+        url = databases.create_database()
+        refused = cli(home, "bootstrap", WAGATE_DATABASE_URL=url, WAGATE_ENCRYPTION_KEYS="")
+        assert refused.returncode == 1 and refused.stdout == ""
+        assert "WAGATE_ENCRYPTION_KEYS is not set" in refused.stderr
+
+    shell = cli(home, "bootstrap", "--shell")
+    assert shell.returncode == 0, shell.stderr
+    assigned = dict(line.split("=", 1) for line in shell.stdout.splitlines())
+    assert set(assigned) == {"TOKEN", "NUMBER", "WABA", "APP_SECRET", "VERIFY_TOKEN"}
+    assert assigned["TOKEN"].startswith("wgt_") and assigned["NUMBER"].isdigit()
+    assert len(json.loads(cli(home, "bootstrap", "--json").stdout)) == 5

@@ -25,7 +25,7 @@ from tests.receiver import Receiver
 from wagate.clock import SettableClock
 from wagate.settings import Settings
 from wagate.store.db import engine_url
-from wagate.store.rotation import values_by_key
+from wagate.store.rotation import CLEAR, values_by_key
 from wagate.store.tenancy import access_token_of
 
 INBOUND = "Zanzibar-parcel-inbound"
@@ -330,3 +330,16 @@ async def test_a_server_with_a_new_key_first_moves_the_values_to_it_by_itself(tm
         (conversation,) = (await w.client.get("/api/v1/conversations")).json()["data"]
         thread = await w.client.get(f"/api/v1/conversations/{conversation['id']}/messages")
         assert [m["content"]["text"]["body"] for m in thread.json()["data"]] == ["Written under the old key"]
+
+
+async def test_contacts_made_by_a_customers_message_or_an_import_keep_nothing_in_clear(
+    wagate: Wagate,
+) -> None:
+    await wagate.customer_writes("79161234567", "Hello", "Anna")
+    await wagate.opt_in("79167654321")
+    counts = wagate.rt.db.read_now(values_by_key)
+    assert CLEAR not in counts["contacts.attributes"], counts["contacts.attributes"]
+    assert sum(counts["contacts.attributes"].values()) == 2
+    # And they still read as contacts without attributes.
+    for contact in (await wagate.client.get("/api/v1/contacts")).json()["data"]:
+        assert contact["attributes"] == {}

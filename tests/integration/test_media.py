@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from tests.conftest import Wagate, make_settings, serving
 from tests.factories import make_organization, make_template
+from tests.files import FileServer
 from tests.helpers import eventually, opened
 from wagate.clock import SettableClock
 from wagate.errors import GraphError
@@ -350,12 +351,18 @@ async def test_media_of_the_wrong_kind_or_unknown_is_refused(wagate: Wagate) -> 
     assert as_document.status_code == 200, as_document.text
 
 
-async def test_image_by_link_is_passed_through(wagate: Wagate) -> None:
-    await wagate.customer_writes("79161234567")
-    response = await wagate.send(image_message({"link": "https://example.com/receipt.png"}))
-    assert response.status_code == 200, response.text
-    await delivered(wagate, response.json()["messages"][0]["id"])
-    assert sim_uploads(wagate) == {}
+async def test_image_by_link_is_passed_through(tmp_path: Path, clock: SettableClock) -> None:
+    files = await FileServer().start()
+    try:
+        # The simulator fetches the link, as Meta does; the file is on this machine.
+        async with serving(make_settings(tmp_path / "home", allow_private_targets=True), clock) as w:
+            await w.customer_writes("79161234567")
+            response = await w.send(image_message({"link": files.put("/receipt.png", PNG, "image/png")}))
+            assert response.status_code == 200, response.text
+            await delivered(w, response.json()["messages"][0]["id"])
+            assert sim_uploads(w) == {}
+    finally:
+        await files.stop()
 
 
 @pytest.fixture

@@ -88,6 +88,38 @@ def test_what_may_be_sent_as_what() -> None:
     assert rules.sendable_as("document", "application/zip")
 
 
+def test_the_largest_file_of_each_kind() -> None:
+    assert rules.largest("image") == 5 * rules.MB
+    assert rules.largest("audio") == rules.largest("video") == 16 * rules.MB
+    assert rules.largest("document") == 100 * rules.MB
+    assert rules.largest("sticker") == 500 * rules.KB  # an animated one's
+
+
+def test_a_linked_file_must_be_of_its_kinds_types() -> None:
+    assert rules.check_linked_type("image", "image/PNG; charset=binary") == "image/png"
+    for kind, mime in [("image", "image/webp"), ("image", "text/html"), ("audio", "video/mp4")]:
+        with pytest.raises(GraphError, match="must be one of") as caught:
+            rules.check_linked_type(kind, mime)
+        assert caught.value.code == 131053
+        assert f"'{mime}'" in (caught.value.details or "")
+    # Unlike media sent by id (`sendable_as`), a document by link is of a document type.
+    with pytest.raises(GraphError, match="application/pdf"):
+        rules.check_linked_type("document", "application/zip")
+
+
+def test_a_linked_file_must_fit_its_limit() -> None:
+    assert rules.check_linked_file("image", "image/jpeg", 5 * rules.MB, animated=False) == "image/jpeg"
+    with pytest.raises(GraphError, match="at most 5242880 bytes"):
+        rules.check_linked_file("image", "image/jpeg", 5 * rules.MB + 1, animated=False)
+    with pytest.raises(GraphError, match="empty"):
+        rules.check_linked_file("document", "application/pdf", 0, animated=False)
+    assert rules.check_linked_file("sticker", "image/webp", 400 * rules.KB, animated=True)
+    with pytest.raises(GraphError, match="at most 102400 bytes"):
+        rules.check_linked_file("sticker", "image/webp", 400 * rules.KB, animated=False)
+    with pytest.raises(GraphError, match="must be one of"):
+        rules.check_linked_file("sticker", "image/png", 10, animated=False)
+
+
 def test_samples_are_what_they_claim() -> None:
     for kind in rules.KINDS:
         mime, data, _ = samples.sample(kind)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
 from wagate.clock import clock_from_spec
+from wagate.commands.output import errors
 from wagate.errors import WagateError
 from wagate.services.encryption import open_database
 from wagate.settings import Settings
@@ -25,6 +28,17 @@ def database(settings: Settings) -> Database:
         upgrade(db)
         check_keys(db, clock_from_spec(settings.clock).now())
     except WagateError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    except OperationalError as exc:
+        where = make_url(settings.db_url).render_as_string(hide_password=True)
+        errors.print(f"[red]error:[/red] cannot reach the database {where}: {_first_line(exc)}")
         raise typer.Exit(1) from exc
     return db
+
+
+def _first_line(exc: OperationalError) -> str:
+    """The driver's own words (`connection refused`…), without SQLAlchemy's statement and links."""
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc.orig).__name__

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from wagate.commands.database import database
+from wagate.commands.output import errors
 from wagate.crypto.errors import KeyConfigError
 from wagate.crypto.keys import new_key_line
 from wagate.media.store import MediaNotStored, SealedMediaStore, media_store, stored_keys
@@ -29,7 +30,7 @@ def keys_generate(
     try:
         print(new_key_line(key_id))
     except KeyConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
 
 

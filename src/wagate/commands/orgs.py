@@ -10,6 +10,7 @@ from rich.table import Table
 
 from wagate.clock import clock_from_spec
 from wagate.commands.database import database
+from wagate.commands.output import errors
 from wagate.commands.setup import console
 from wagate.settings import load_settings
 
@@ -34,7 +35,7 @@ def create(
     try:
         org, token = do_open_organization(db, name, slug, tier, CLI, clock_from_spec(settings.clock).now())
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:
         db.stop()

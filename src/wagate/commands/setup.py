@@ -11,6 +11,7 @@ import msgspec
 import typer
 from rich.console import Console
 
+from wagate.commands.output import errors
 from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, WagateError
 from wagate.services.runtime import Runtime
@@ -39,7 +40,7 @@ def run_service(fn: Callable[[Runtime], Awaitable[T]], *, cloud: bool = False) -
         upgrade(rt.db)
         check_keys(rt.db, rt.clock.now())
     except WagateError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
 
     async def main() -> T:
@@ -62,13 +63,13 @@ def run_service(fn: Callable[[Runtime], Awaitable[T]], *, cloud: bool = False) -
     try:
         return asyncio.run(main())
     except ApiError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        errors.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from exc
     except (ValueError, LookupError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     except (WagateError, OSError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
 
 

@@ -57,11 +57,19 @@ def is_animated_webp(data: bytes) -> bool:
 
 
 def size_limit(mime_type: str, data: bytes) -> int:
-    mime = base_mime(mime_type)
+    return _limit(base_mime(mime_type), is_animated_webp(data))
+
+
+def _limit(mime: str, animated: bool) -> int:
     kind, limit = _TYPES[mime]
-    if kind == "sticker" and not is_animated_webp(data):
+    if kind == "sticker" and not animated:
         return STATIC_STICKER_MAX
     return limit
+
+
+def largest(kind: str) -> int:
+    """The most bytes any file sent as `kind` may have (an animated sticker's, for stickers)."""
+    return max(limit for of_kind, limit in _TYPES.values() if of_kind == kind)
 
 
 def check_upload(mime_type: str | None, data: bytes) -> str:
@@ -77,16 +85,39 @@ def check_upload(mime_type: str | None, data: bytes) -> str:
             f"Param file must be a file with one of the following types: {', '.join(SUPPORTED)}. "
             f"Received file of type '{mime}'.",
         )
-    if not data:
+    _check_size(mime, len(data), is_animated_webp(data))
+    return mime
+
+
+def check_linked_type(kind: str, mime_type: str) -> str:
+    """The normalized MIME type of a file to be sent as `kind` by link, if it is one of that kind's
+    types; 131053 naming them otherwise. Stricter than `sendable_as`: a link is fetched as an upload
+    is taken, so a document must be of a document type too."""
+    mime = base_mime(mime_type)
+    if kind_of(mime) != kind:
+        accepted = ", ".join(m for m, (of_kind, _) in _TYPES.items() if of_kind == kind)
+        raise GraphError(131053, f"The file is of type '{mime}'; {kind} media must be one of: {accepted}.")
+    return mime
+
+
+def check_linked_file(kind: str, mime_type: str, size: int, *, animated: bool) -> str:
+    """The normalized MIME type of a file of `size` bytes to be sent as `kind` by link (`animated`: an
+    animated WebP); 131053 naming the problem if WhatsApp would not take it."""
+    mime = check_linked_type(kind, mime_type)
+    _check_size(mime, size, animated)
+    return mime
+
+
+def _check_size(mime: str, size: int, animated: bool) -> None:
+    if size == 0:
         raise GraphError(131053, "The file is empty.")
-    limit = size_limit(mime, data)
-    if len(data) > limit:
+    limit = _limit(mime, animated)
+    if size > limit:
         kind = _TYPES[mime][0]
         raise GraphError(
             131053,
-            f"The {kind} file is {len(data)} bytes; files of type {mime} may have at most {limit} bytes.",
+            f"The {kind} file is {size} bytes; files of type {mime} may have at most {limit} bytes.",
         )
-    return mime
 
 
 def sendable_as(kind: str, mime_type: str) -> bool:

@@ -71,6 +71,13 @@ def literal_address(host: str) -> str | None:
     return None
 
 
+# Said with every refusal of a private address: how to allow them, for a receiver on this machine.
+PRIVATE_HINT = (
+    "; to let wagate call private addresses (a receiver on this machine or network), "
+    "start it with WAGATE_ALLOW_PRIVATE_TARGETS=1"
+)
+
+
 def check_url(url: str, *, allow_private: bool) -> str:
     """The URL's host after checking the scheme and, for a literal address, that it may be called."""
     parts = urlsplit(url)
@@ -86,7 +93,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
     if address is None:
         return host  # a name: checked when it is resolved, see SafeResolver
     if not allow_private and not is_public(address):
-        raise UnsafeTarget(f"{url!r}: {host} is not a public address")
+        raise UnsafeTarget(f"{url!r}: {host} is not a public address{PRIVATE_HINT}")
     return host
 
 
@@ -154,7 +161,9 @@ class SafeResolver(AbstractResolver):
         if not self.allow_private:
             refused = [r["host"] for r in results if not is_public(r["host"])]
             if refused:
-                raise UnsafeTarget(f"{host} resolves to {', '.join(refused)}, which is not a public address")
+                raise UnsafeTarget(
+                    f"{host} resolves to {', '.join(refused)}, which is not a public address{PRIVATE_HINT}"
+                )
         return results
 
     async def close(self) -> None:

@@ -30,6 +30,7 @@ from wagate.domain.tenancy import Organization
 from wagate.errors import ApiError, not_found
 from wagate.ids import parse_id
 from wagate.net.addresses import SafeResolver, UnsafeTarget, check_url, safe_session
+from wagate.net.failures import describe
 from wagate.services.runtime import Runtime
 from wagate.settings import Settings
 from wagate.store import tenancy as tenancy_sql
@@ -110,9 +111,9 @@ async def check_target(rt: Runtime, url: str) -> str:
         finally:
             await resolver.close()
     except UnsafeTarget as exc:
-        raise ApiError("unsafe_target", str(exc), url=url) from exc
+        raise unsafe_target(exc, url) from exc
     except OSError as exc:
-        raise ApiError("unresolvable_target", f"{url!r}: the host does not resolve ({exc})", url=url) from exc
+        raise ApiError("unresolvable_target", f"{url!r}: the host {host} does not resolve", url=url) from exc
     return url
 
 
@@ -200,6 +201,10 @@ def check_secret(format: str, secret: str | None) -> str:
     return secret
 
 
+def unsafe_target(exc: UnsafeTarget, url: str) -> ApiError:
+    return ApiError("unsafe_target", str(exc), url=url, setting="WAGATE_ALLOW_PRIVATE_TARGETS")
+
+
 async def check_meta_handshake(rt: Runtime, url: str, verify_token: str) -> None:
     """Meta's verification request: the endpoint must answer with the challenge, as it does for Meta."""
     challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
@@ -217,10 +222,11 @@ async def check_meta_handshake(rt: Runtime, url: str, verify_token: str) -> None
             status = response.status
             answer = (await response.content.read(256)).decode(errors="replace").strip()
     except UnsafeTarget as exc:
-        raise ApiError("unsafe_target", str(exc), url=url) from exc
+        raise unsafe_target(exc, url) from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
+        why = describe(exc, timeout=settings.webhook_timeout)
         raise ApiError(
-            "webhook_verification_failed", f"the verification request failed: {exc!r}", url=url
+            "webhook_verification_failed", f"the verification request to {url} failed: {why}", url=url
         ) from exc
     if not 200 <= status < 300 or answer != challenge:
         raise ApiError(

@@ -199,7 +199,7 @@ class ImportConsents(Job[tuple[int, int]]):
                     "org_id": self.org_id,
                     "wa_id": wa_id,
                     "profile_name": None,
-                    "attributes": "{}",
+                    "attributes": sealed.seal(conn, contacts.c.attributes, "{}"),
                     "tags": "[]",
                     "search_text": search_text_of(conn, None, wa_id, {}),
                     "created_at": self.now,

@@ -75,6 +75,8 @@ def apply_inbound(conn: Connection, inbound: list[Inbound], now: float) -> int:
             "wa_id": wa_id,
             "profile_name": sealed.seal_opt(conn, contacts.c.profile_name, contact.profile_name),
             "name_index": name_index_of(conn, contact.profile_name),
+            # Only a new contact takes it (the upsert leaves a known contact's attributes alone).
+            "attributes": sealed.seal(conn, contacts.c.attributes, "{}"),
             "user_id": contact.user_id,
             "created_at": now,
             "updated_at": now,

@@ -16,6 +16,7 @@ import aiohttp
 import msgspec
 
 from wagate.net.addresses import UnsafeTarget, check_url, safe_session
+from wagate.net.failures import describe
 from wagate.settings import Settings
 from wagate.upstreams.base import IngestFn, MetaRefusal, NumberRef, TemplateCopy, UpstreamError
 
@@ -76,13 +77,15 @@ class CloudUpstream:
             raise UpstreamError(131016, f"could not connect to the Graph API: {exc}") from exc
         except aiohttp.ClientConnectorError as exc:
             # Nothing reached Meta: safe to try again.
-            raise UpstreamError(131016, f"could not connect to the Graph API: {exc}") from exc
+            raise UpstreamError(131016, f"could not connect to the Graph API: {describe(exc)}") from exc
         except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
             raise UpstreamError(
-                131000, f"no answer from the Graph API: {exc!r}", outcome_unknown=True
+                131000, f"no answer from the Graph API: {describe(exc)}", outcome_unknown=True
             ) from exc
         except aiohttp.ClientError as exc:
-            raise UpstreamError(131000, f"Graph API call failed: {exc!r}", outcome_unknown=True) from exc
+            raise UpstreamError(
+                131000, f"Graph API call failed: {describe(exc)}", outcome_unknown=True
+            ) from exc
         try:
             data = _decoder.decode(body) if body else {}
         except msgspec.DecodeError:
@@ -134,7 +137,7 @@ class CloudUpstream:
                     raise UpstreamError(131052, f"media download answered {resp.status}")
                 return await resp.read(), str(info.get("mime_type") or resp.content_type)
         except aiohttp.ClientError as exc:
-            raise UpstreamError(131016, f"media download failed: {exc!r}") from exc
+            raise UpstreamError(131016, f"media download failed: {describe(exc)}") from exc
 
     async def template_page(self, waba_id: int, params: dict[str, str]) -> dict[str, Any]:
         """One page of the account's templates at Meta (`GET /{waba_id}/message_templates`)."""

@@ -10,6 +10,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
@@ -57,6 +58,7 @@ from wagate.web import (
     tokens_api,
     webhooks_api,
 )
+from wagate.web.body_limits import BodyLimits
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
 from wagate.web.openapi import ApiReference
@@ -90,7 +92,9 @@ def build_runtime(
     simulator = None
     if role is Role.ALL and with_simulator:
         journal = settings.home / "simulator" / "journal.jsonl"
-        simulator = SimulatorUpstream(clock, settings.simulator, journal)
+        simulator = SimulatorUpstream(
+            clock, settings.simulator, journal, allow_private=settings.allow_private_targets
+        )
     tokens: TtlCache[int, str | None] = TtlCache(30.0)
 
     async def token_for(waba_id: int) -> str | None:
@@ -233,13 +237,14 @@ def create_app(rt: Runtime) -> ASGIApp:
         lifespan=_lifespan(rt),
         exception_handlers={
             WagateError: handle_error,
+            HTTPException: handle_error,
             OperationalError: handle_error,
             Exception: handle_error,
         },
     )
     app.state.rt = rt
     app.state.reference = ApiReference([op for module in modules for op in module.operations()], __version__)
-    return FastPaths(app, rt)
+    return BodyLimits(FastPaths(app, rt), rt.settings)
 
 
 def _ops_app(rt: Runtime) -> ASGIApp:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -11,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from wagate.cloudapi import graph_versions
 from wagate.cloudapi.send import Envelope, parse_send_request
 from wagate.domain.access import Scope
 from wagate.domain.sending import Accepted, OutgoingMessage, Sender, SendOptions
@@ -35,7 +35,6 @@ from wagate.web.graph_objects import (
 from wagate.web.operations import VERSION, Answer, Body, Operation, Param, Surface, path_param, query
 from wagate.web.send_examples import SEND_EXAMPLES
 
-_VERSION = re.compile(r"v\d{1,3}\.\d{1,2}")
 MAX_KEY_LENGTH = 255
 SUCCESS = b'{"success":true}'
 _NO_KEY = SendOptions()
@@ -43,10 +42,10 @@ _encoder = msgspec.json.Encoder()
 
 
 def _check_version(version: str) -> None:
-    if not _VERSION.fullmatch(version):
+    if not graph_versions.is_known(version):
         raise GraphError(
             100,
-            f"Unknown path components: /{version}",
+            f"Unknown path components: /{version} (a Graph API version: v{graph_versions.LATEST_MAJOR}.0)",
             message="(#100) Unknown path components",
             http_status=400,
         )
@@ -79,7 +78,9 @@ async def handle_send(
 
 def _answer(accepted: Accepted) -> bytes:
     """Meta's answer to an accepted send (a replay answers the same: it is made of the same parts)."""
-    status: Literal["accepted"] | msgspec.UnsetType = "accepted" if accepted.type == "template" else msgspec.UNSET
+    status: Literal["accepted"] | msgspec.UnsetType = (
+        "accepted" if accepted.type == "template" else msgspec.UNSET
+    )
     return _encoder.encode(
         SendAnswer(
             "whatsapp",
@@ -179,10 +180,15 @@ def operations() -> list[Operation]:
             "Send a message, mark a message read, or show a typing indicator",
             "Cloud API",
             (
-                Answer(200, "Accepted: the message is queued (or marked read: `{\"success\": true}`)", (
-                    SendAnswer,
-                    Success,
-                ), example=_SENT),
+                Answer(
+                    200,
+                    'Accepted: the message is queued (or marked read: `{"success": true}`)',
+                    (
+                        SendAnswer,
+                        Success,
+                    ),
+                    example=_SENT,
+                ),
             ),
             Surface.GRAPH,
             description=(

@@ -42,8 +42,8 @@ class FastPaths:
     ) -> None:
         authorization = _header(scope, b"authorization")
         key = _header(scope, b"idempotency-key")
-        body = await _body(receive)
         try:
+            body = await _body(receive)
             status, answer = await handle_send(self.rt, version, object_id, authorization, key, body)
         except Exception as exc:
             await render_error(Request(scope), exc)(scope, receive, send)
@@ -51,8 +51,8 @@ class FastPaths:
         await _respond(send, status, answer, _JSON)
 
     async def _meta_notification(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _body(receive)
         try:
+            body = await _body(receive)
             status, text = await handle_notification(self.rt, body, _header(scope, b"x-hub-signature-256"))
         except Exception as exc:
             await render_error(Request(scope), exc)(scope, receive, send)

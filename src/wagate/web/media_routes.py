@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -14,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.domain.access import Scope
-from wagate.errors import GraphError, invalid_parameter, missing_parameter
+from wagate.errors import invalid_parameter, missing_parameter
 from wagate.media import rules, service
 from wagate.media.urls import DOWNLOAD_PREFIX
 from wagate.services import tenancy
@@ -24,26 +22,7 @@ from wagate.web.errors import json_response
 from wagate.web.graph_objects import Success, UploadedMedia
 from wagate.web.operations import VERSION, Answer, Body, Operation, Surface, path_param, query
 
-# Room for the form's other fields and the multipart framing around the largest file allowed.
-_MAX_BODY = rules.MAX_UPLOAD + 64 * 1024
-
-
 _DELETED = Success(True)
-
-
-def _too_large() -> GraphError:
-    return GraphError(
-        131053, f"The upload is larger than the largest file WhatsApp takes ({rules.MAX_UPLOAD} bytes)."
-    )
-
-
-async def _bounded(request: Request) -> AsyncGenerator[bytes, None]:
-    received = 0
-    async for chunk in request.stream():
-        received += len(chunk)
-        if received > _MAX_BODY:
-            raise _too_large()
-        yield chunk
 
 
 async def upload_media(request: Request) -> Response:
@@ -55,10 +34,8 @@ async def upload_media(request: Request) -> Response:
     number = await tenancy.access_phone_number(rt, org, request.path_params["object_id"])
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise invalid_parameter("The request body must be multipart/form-data.")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _MAX_BODY:
-        raise _too_large()
-    parser = MultiPartParser(request.headers, _bounded(request), max_files=1, max_fields=10)
+    # The body streams in bounded by the largest file WhatsApp takes (web/body_limits.py).
+    parser = MultiPartParser(request.headers, request.stream(), max_files=1, max_fields=10)
     try:
         form = await parser.parse()
     except MultiPartException as exc:
@@ -121,8 +98,16 @@ _UPLOAD = {
     "required": ["messaging_product", "file"],
     "properties": {
         "messaging_product": {"const": "whatsapp"},
-        "file": {"type": "string", "format": "binary", "description": "The file (its part's type is its MIME type)"},
-        "type": {"type": "string", "description": "The file's MIME type, if not its part's", "example": "image/png"},
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "The file (its part's type is its MIME type)",
+        },
+        "type": {
+            "type": "string",
+            "description": "The file's MIME type, if not its part's",
+            "example": "image/png",
+        },
     },
 }
 _FOR_NUMBER = query("phone_number_id", "The number the media belongs to (refused when it is another's)")
@@ -164,7 +149,14 @@ def operations() -> list[Operation]:
             "downloadMedia",
             "Download media through the URL `GET /{version}/{media_id}` answered",
             "Cloud API",
-            (Answer(200, "The file, with its MIME type", media_type="*/*", schema={"type": "string", "format": "binary"}),),
+            (
+                Answer(
+                    200,
+                    "The file, with its MIME type",
+                    media_type="*/*",
+                    schema={"type": "string", "format": "binary"},
+                ),
+            ),
             Surface.GRAPH,
             description=(
                 "The URL is signed and expires five minutes after it was handed out; it needs a token of "

@@ -12,9 +12,6 @@ from wagate.services.ingest import ingest
 from wagate.services.runtime import Runtime
 from wagate.web.operations import Answer, Body, Operation, Param, Surface, query
 
-# Meta sends at most 3 MB per notification.
-MAX_BODY = 3 * 1024 * 1024
-
 
 async def verify(request: Request) -> Response:
     """`GET /webhooks/meta`: answer the challenge when the verify token matches."""
@@ -27,7 +24,9 @@ async def verify(request: Request) -> Response:
 
 
 async def receive(request: Request) -> Response:
-    """`POST /webhooks/meta`: check `X-Hub-Signature-256` over the raw body, store, then answer 200."""
+    """`POST /webhooks/meta`: check `X-Hub-Signature-256` over the raw body, store, then answer 200.
+
+    Bodies over Meta's 3 MB are refused before they are read (`web/body_limits.py`)."""
     rt: Runtime = request.app.state.rt
     body = await request.body()
     status, text = await handle_notification(rt, body, request.headers.get("x-hub-signature-256"))
@@ -35,8 +34,6 @@ async def receive(request: Request) -> Response:
 
 
 async def handle_notification(rt: Runtime, body: bytes, signature: str | None) -> tuple[int, str]:
-    if len(body) > MAX_BODY:
-        return 413, "payload too large"
     if not verify_hub_signature(rt.meta_app.app_secret, body, signature):
         rt.metrics.webhooks_refused.inc()
         return 401, "invalid signature"

@@ -19,6 +19,7 @@ import aiohttp
 from prometheus_client import Counter
 
 from wagate.net.addresses import UnsafeTarget, check_url, safe_session
+from wagate.net.failures import describe
 from wagate.services.metrics import Metrics
 from wagate.services.runtime import Runtime
 from wagate.services.webhooks import build_webhook, outcome_of
@@ -193,7 +194,7 @@ class WebhookSender:
         except TimeoutError:
             error = f"timed out after {rt.settings.webhook_timeout:g} s"
         except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe(exc)
         except Exception as exc:
             log.warning("webhook delivery %s failed unexpectedly: %r", item.delivery_id, exc)
             error = repr(exc)

@@ -69,13 +69,23 @@ class FakeNumber:
 
 class FakeMeta:
     def __init__(
-        self, home: Path, webhook_url: str, app_secret: str, clock: Clock, settings: SimulatorSettings
+        self,
+        home: Path,
+        webhook_url: str,
+        app_secret: str,
+        clock: Clock,
+        settings: SimulatorSettings,
+        *,
+        allow_private: bool = False,
     ) -> None:
         self.home = home
         self.webhook_url = webhook_url
         self.app_secret = app_secret
         self.numbers: dict[int, FakeNumber] = {}
-        self.simulator = SimulatorUpstream(clock, settings, home / "journal.jsonl")
+        # Media links of sends are fetched as Meta fetches them, private addresses only if allowed.
+        self.simulator = SimulatorUpstream(
+            clock, settings, home / "journal.jsonl", allow_private=allow_private
+        )
         self.templates = FakeTemplates(home, self._template_changed, self.simulator.forget_template)
         self._session: aiohttp.ClientSession | None = None
         self.webhooks_sent = 0

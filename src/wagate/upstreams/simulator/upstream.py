@@ -1,11 +1,12 @@
 """The simulator as an upstream: an in-process virtual WhatsApp network.
 
 It mints its own message ids, keeps the rules of `network.py` and Meta's policy of `policy.py` (from its
-own state: templates and messaging limits it is told of, windows its customers open), journals every
-accepted send durably, and reports receipts (sent → delivered → read, or failed) as Meta webhook
-envelopes handed to wagate's one ingest path, batched as Meta batches them. Receipts it still owes,
-open windows, marketing stops and the rolling counts of the limits survive a crash: they are rebuilt
-from the journal at start.
+own state: templates and messaging limits it is told of, windows its customers open), fetches media sent
+by link as Meta does (`media_links.py`), journals every accepted send durably, and reports receipts
+(sent → delivered → read, or failed) as Meta webhook envelopes handed to wagate's one ingest path,
+batched as Meta batches them. Receipts it still owes, links it has still to fetch, open windows,
+marketing stops and the rolling counts of the limits survive a crash: they are rebuilt from the journal
+at start.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from wagate.settings import SimulatorSettings
 from wagate.upstreams.base import IngestFn, NumberRef, TemplateCopy, UpstreamError
 from wagate.upstreams.simulator.journal import Journal, read_journal
 from wagate.upstreams.simulator.lifecycle import Lifecycles, SimulatedNumbers
+from wagate.upstreams.simulator.media_links import LinkFetcher, linked_media
 from wagate.upstreams.simulator.network import NetworkRules
 from wagate.upstreams.simulator.policy import Policy, Refusal, expected_template
 
@@ -86,12 +88,18 @@ class SimulatorUpstream(SimulatedNumbers):
         settings: SimulatorSettings,
         journal_path: Path | None,
         rules: NetworkRules | None = None,
+        *,
+        allow_private: bool = False,
     ) -> None:
         self.clock = clock
         self.settings = settings
         self.rules = rules or NetworkRules()
         self.policy = Policy(settings.marketing_per_user_day)
         self.journal = Journal(journal_path if settings.journal else None)
+        # Media links are fetched as Meta fetches them: public addresses only unless the deployment
+        # allows private ones (`WAGATE_ALLOW_PRIVATE_TARGETS`).
+        self.links = LinkFetcher(clock, allow_private=allow_private, timeout=settings.media_link_timeout)
+        self._fetching: set[asyncio.Task[None]] = set()
         self._ingest: IngestFn | None = None
         self._heap: list[tuple[float, int, Receipt]] = []
         self._seq = itertools.count()
@@ -117,6 +125,13 @@ class SimulatorUpstream(SimulatedNumbers):
         self._pump_task = asyncio.create_task(self._pump(), name="simulator-receipts")
 
     async def close(self) -> None:
+        # A message whose links were not fetched yet is fetched again after a restart (`_replay`).
+        for task in list(self._fetching):
+            task.cancel()
+        for task in list(self._fetching):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.links.close()
         if self._pump_task is not None:
             self._pump_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -173,13 +188,20 @@ class SimulatorUpstream(SimulatedNumbers):
             record["mkt"] = True
         if failure is not None:
             record["fail"] = {"rule": failure.rule, "code": failure.code, "details": failure.details}
+        # Meta fetches the media of a message it would deliver; one failing anyway is not fetched.
+        links = linked_media(payload) if is_user and failure is None else []
+        if links:
+            record["links"] = links
         await self.journal.append_durably(record)
         self.accepted += 1
         if isinstance(callback, str):
             self._remember(callback, sim_id)
-        self._schedule_receipts(
-            number, sim_id, to, callback, verdict.category, is_user, delay_base=0.0, failure=failure
-        )
+        if links:
+            self._fetch_then_report(number, sim_id, to, callback, verdict.category, links)
+        else:
+            self._schedule_receipts(
+                number, sim_id, to, callback, verdict.category, is_user, delay_base=0.0, failure=failure
+            )
         if rules.roll(rules.faults.timeout):
             raise UpstreamError(131000, "upstream timed out", outcome_unknown=True)
         return sim_id
@@ -200,6 +222,37 @@ class SimulatorUpstream(SimulatedNumbers):
         if found is None or found[2] != number.id:
             raise UpstreamError(131052, f"no media {upstream_media_id} for this number")
         return found[0], found[1]
+
+    def _fetch_then_report(
+        self,
+        number: NumberRef,
+        sim_id: str,
+        to: str,
+        callback: str | None,
+        category: str | None,
+        links: list[tuple[str, str]],
+    ) -> None:
+        """Fetch the message's media links beside the other sends, then report it delivered, or failed
+        with 131053 if a link cannot be fetched or its file is not one WhatsApp takes."""
+
+        async def fetch() -> None:
+            try:
+                problem = await self.links.problem(links)
+            except Exception:
+                log.exception("simulator: fetching the media links of %s failed", sim_id)
+                problem = "The media link could not be fetched."
+            failure = None if problem is None else Refusal("media_link", 131053, problem)
+            outcome: dict[str, Any] = {"k": "media", "id": sim_id}
+            if failure is not None:
+                outcome["fail"] = {"rule": failure.rule, "code": failure.code, "details": failure.details}
+            self.journal.append(outcome)
+            self._schedule_receipts(
+                number, sim_id, to, callback, category, True, delay_base=0.0, failure=failure
+            )
+
+        task = asyncio.create_task(fetch(), name=f"simulator-media-{sim_id}")
+        self._fetching.add(task)
+        task.add_done_callback(self._fetching.discard)
 
     def _schedule_receipts(
         self,
@@ -443,6 +496,7 @@ class SimulatorUpstream(SimulatedNumbers):
     def _replay(self, path: Path) -> None:
         sends: dict[str, dict[str, Any]] = {}
         done: dict[str, set[str]] = {}
+        fetched: dict[str, dict[str, Any] | None] = {}  # the outcome of each message's link fetches
         policy = self.policy
         for record in read_journal(path):
             kind = record.get("k")
@@ -454,6 +508,8 @@ class SimulatorUpstream(SimulatedNumbers):
                     policy.restore_marketing(record["to"], record["at"])
             elif kind == "rcpt":
                 done.setdefault(record["id"], set()).add(record["s"])
+            elif kind == "media":
+                fetched[record["id"]] = record.get("fail")
             elif kind == "in":
                 policy.customer_wrote(record["pn"], record["wa"], record["at"])
             elif kind == "pref":
@@ -461,14 +517,21 @@ class SimulatorUpstream(SimulatedNumbers):
         owed = 0
         for sim_id, rec in sends.items():
             delivered = done.get(sim_id, set())
-            fail = rec.get("fail")
+            fail = rec.get("fail") or fetched.get(sim_id)
             failure = None if fail is None else Refusal(fail["rule"], fail["code"], fail["details"])
             final = "read" if rec.get("user") and failure is None else "failed"
-            if final in delivered:
+            if final in delivered or "failed" in delivered:
                 continue
             number = NumberRef(rec["pn"], rec["disp"], rec["waba"], rec.get("rate", 80))
             if isinstance(rec.get("cb"), str):
                 self._remember(rec["cb"], sim_id)
+            links = rec.get("links")
+            if links and sim_id not in fetched and not delivered:
+                # Its links were still being fetched: fetch them again (the receipts wait for it).
+                found = [(str(media), str(url)) for media, url in links]
+                self._fetch_then_report(number, sim_id, rec["to"], rec.get("cb"), rec.get("cat"), found)
+                owed += 1
+                continue
             self._schedule_receipts(
                 number,
                 sim_id,
