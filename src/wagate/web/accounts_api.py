@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wagate.services import accounts as service
 from wagate.domain.access import Scope
+from wagate.services import accounts as service
 from wagate.web.errors import json_response
 from wagate.web.operations import Answer, Body, Operation, Surface, path_param
 from wagate.web.organizations_api import manager
@@ -152,7 +152,7 @@ def operations() -> list[Operation]:
             "Organization",
             (Answer(200, "The account, subscribed", AccountView),),
             Surface.API,
-            description="An account of the simulator's has nothing to subscribe at Meta: it is only recorded.",
+            description="An account of the simulator's has nothing to subscribe at Meta: only recorded.",
             scope=Scope.MANAGE,
             params=(_ID,),
             errors=(404, _META),

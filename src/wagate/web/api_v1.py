@@ -115,7 +115,9 @@ async def get_message(request: Request) -> Response:
     )
     if found["outbox"] is not None:
         o = found["outbox"]
-        message.delivery = Delivery(o["attempts"], o["due_at"], _error(o["last_error_code"], o["last_error_title"], None))
+        message.delivery = Delivery(
+            o["attempts"], o["due_at"], _error(o["last_error_code"], o["last_error_title"], None)
+        )
     return json_response(message)
 
 
@@ -168,7 +170,9 @@ def operations() -> list[Operation]:
                 query("q", "The words to look for (required)", example="order"),
                 query("phone_number_id", "Only messages of this business number"),
                 query("wa_id", "Only messages with this customer"),
-                query("before", "Only messages created before this time (the last created_at of a page)", float),
+                query(
+                    "before", "Only messages created before this time (the last created_at of a page)", float
+                ),
                 LIMIT,
             ),
         ),

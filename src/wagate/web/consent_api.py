@@ -153,9 +153,15 @@ def operations() -> list[Operation]:
             "getContactConsent",
             "A contact's consent per purpose, explained, with every record",
             "Consent",
-            (Answer(200, "Per purpose: state, whether a business-initiated send is allowed and why", ContactConsent),),
+            (
+                Answer(
+                    200,
+                    "Per purpose: state, whether a business-initiated send is allowed and why",
+                    ContactConsent,
+                ),
+            ),
             Surface.API,
-            description="Also the checks beyond consent: windows, the marketing frequency cap, the messaging tier.",
+            description="With the checks beyond consent: windows, the marketing cap, the messaging tier.",
             scope=Scope.READ,
             params=(CONTACT_ID,),
             errors=(404,),
@@ -172,7 +178,9 @@ def operations() -> list[Operation]:
             params=(CONTACT_ID,),
             body=Body(
                 service.ConsentInput,
-                examples={"opt_in": {"purpose": "marketing", "action": "opt_in", "source": "web", "proof": "form 7"}},
+                examples={
+                    "opt_in": {"purpose": "marketing", "action": "opt_in", "source": "web", "proof": "form 7"}
+                },
             ),
             errors=(404,),
         ),

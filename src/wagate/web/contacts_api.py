@@ -12,8 +12,8 @@ from wagate.services import contacts as service
 from wagate.services import tenancy
 from wagate.services.conversations import check_page
 from wagate.services.runtime import Runtime
-from wagate.web.callers import actor_of
 from wagate.web.api_v1 import LIMIT, OFFSET, OffsetPaging
+from wagate.web.callers import actor_of
 from wagate.web.errors import json_response
 from wagate.web.operations import Answer, Body, Operation, Surface, path_param, query
 
@@ -130,7 +130,9 @@ def operations() -> list[Operation]:
             scope=Scope.MANAGE,
             body=Body(
                 service.NewContact,
-                examples={"anna": {"phone": "+7 916 111-22-33", "name": "Anna", "attributes": {"city": "Moscow"}}},
+                examples={
+                    "anna": {"phone": "+7 916 111-22-33", "name": "Anna", "attributes": {"city": "Moscow"}}
+                },
             ),
             errors=((409, "The organization has a contact with this number"),),
         ),
@@ -160,7 +162,9 @@ def operations() -> list[Operation]:
             ),
             scope=Scope.MANAGE,
             params=(CONTACT_ID,),
-            body=Body(service.ContactChange, examples={"tags": {"add_tags": ["vip"], "attributes": {"orders": 4}}}),
+            body=Body(
+                service.ContactChange, examples={"tags": {"add_tags": ["vip"], "attributes": {"orders": 4}}}
+            ),
             errors=(404,),
         ),
         Operation(

@@ -10,10 +10,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.domain.access import Scope, scope_of
+from wagate.domain.conversations import STATES
 from wagate.services import conversations as service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
-from wagate.domain.conversations import STATES
 from wagate.web.api_v1 import LIMIT, OFFSET, Direction, OffsetPaging
 from wagate.web.errors import json_response
 from wagate.web.operations import Answer, Body, Operation, Surface, path_param, query
@@ -160,7 +160,9 @@ def operations() -> list[Operation]:
             scope=Scope.READ,
             params=(
                 _ID,
-                query("before", "Only messages created before this time (the last created_at of a page)", float),
+                query(
+                    "before", "Only messages created before this time (the last created_at of a page)", float
+                ),
                 LIMIT,
             ),
             errors=(404,),

@@ -18,7 +18,11 @@ from wagate.web.operations import Answer, Operation, Surface
 
 # path -> (file under static/, media type, operation id)
 _ASSETS = {
-    "/docs/swagger-ui-bundle.js": ("swagger-ui/swagger-ui-bundle.js", "text/javascript", "getSwaggerUiBundle"),
+    "/docs/swagger-ui-bundle.js": (
+        "swagger-ui/swagger-ui-bundle.js",
+        "text/javascript",
+        "getSwaggerUiBundle",
+    ),
     "/docs/swagger-ui.css": ("swagger-ui/swagger-ui.css", "text/css", "getSwaggerUiCss"),
     "/docs/docs.js": ("docs.js", "text/javascript", "getDocsScript"),
 }

@@ -46,15 +46,15 @@ class PhoneNumberObject(msgspec.Struct):
     verified_name: str | UnsetType = UNSET
     display_phone_number: str | UnsetType = UNSET
     quality_rating: str | UnsetType = UNSET
-    code_verification_status: str | None | UnsetType = UNSET
+    code_verification_status: str | UnsetType | None = UNSET
     name_status: str | UnsetType = UNSET
-    new_name_status: str | None | UnsetType = UNSET
+    new_name_status: str | UnsetType | None = UNSET
     new_display_name: str | UnsetType = UNSET
     status: str | UnsetType = UNSET
     platform_type: str | UnsetType = UNSET
     throughput: Throughput | UnsetType = UNSET
-    messaging_limit_tier: str | None | UnsetType = UNSET
-    whatsapp_business_manager_messaging_limit: str | None | UnsetType = UNSET
+    messaging_limit_tier: str | UnsetType | None = UNSET
+    whatsapp_business_manager_messaging_limit: str | UnsetType | None = UNSET
 
 
 class BusinessAccountObject(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,7 +79,7 @@ class TemplateObject(msgspec.Struct, forbid_unknown_fields=True):
     category: str | UnsetType = UNSET
     parameter_format: Literal["POSITIONAL", "NAMED"] | UnsetType = UNSET
     components: list[dict[str, Any]] | UnsetType = UNSET
-    message_send_ttl_seconds: int | None | UnsetType = UNSET
+    message_send_ttl_seconds: int | UnsetType | None = UNSET
     quality_score: QualityScore | UnsetType = UNSET
     rejected_reason: str | UnsetType = UNSET
 

@@ -10,6 +10,7 @@ from wagate.cloudapi.signatures import verify_hub_signature
 from wagate.cloudapi.webhooks import Envelope
 from wagate.services.ingest import ingest
 from wagate.services.runtime import Runtime
+from wagate.web.body_limits import META_NOTIFICATION_MAX
 from wagate.web.operations import Answer, Body, Operation, Param, Surface, query
 
 
@@ -59,7 +60,10 @@ _NOTIFICATION = {
                     "field": "messages",
                     "value": {
                         "messaging_product": "whatsapp",
-                        "metadata": {"display_phone_number": "79160000001", "phone_number_id": "106540352242922"},
+                        "metadata": {
+                            "display_phone_number": "79160000001",
+                            "phone_number_id": "106540352242922",
+                        },
                         "contacts": [{"profile": {"name": "Anna"}, "wa_id": "79161234567"}],
                         "messages": [
                             {
@@ -87,13 +91,17 @@ def operations() -> list[Operation]:
             "Meta's verification handshake: answer the challenge when the verify token matches",
             "Cloud API",
             (
-                Answer(200, "The challenge, echoed", media_type="text/plain", schema=_TEXT, example="1158201444"),
+                Answer(
+                    200, "The challenge, echoed", media_type="text/plain", schema=_TEXT, example="1158201444"
+                ),
                 Answer(403, "The mode or verify token is wrong", media_type="text/plain", schema=_TEXT),
             ),
             Surface.PLAIN,
             params=(
                 query("hub.mode", "subscribe", example="subscribe"),
-                query("hub.verify_token", "The verify token set in Meta's dashboard (WAGATE_META_VERIFY_TOKEN)"),
+                query(
+                    "hub.verify_token", "The verify token set in Meta's dashboard (WAGATE_META_VERIFY_TOKEN)"
+                ),
                 query("hub.challenge", "What to answer", example="1158201444"),
             ),
         ),
@@ -106,7 +114,12 @@ def operations() -> list[Operation]:
             (
                 Answer(200, "Stored", media_type="text/plain", schema=_TEXT, example="OK"),
                 Answer(401, "The signature is missing or wrong", media_type="text/plain", schema=_TEXT),
-                Answer(413, f"Larger than Meta sends ({MAX_BODY} bytes)", media_type="text/plain", schema=_TEXT),
+                Answer(
+                    413,
+                    f"Larger than Meta sends ({META_NOTIFICATION_MAX} bytes)",
+                    media_type="text/plain",
+                    schema=_TEXT,
+                ),
             ),
             Surface.PLAIN,
             description=(

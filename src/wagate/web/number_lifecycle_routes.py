@@ -133,7 +133,9 @@ def routes() -> list[Route]:
 
 # -- the API reference --------------------------------------------------------------------------------
 # The bodies as `cloudapi/number_lifecycle.py` checks them (a JSON object, a form or the query string).
-_SixDigits = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")] | Annotated[int, msgspec.Meta(ge=100000, le=999999)]
+_SixDigits = (
+    Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$")] | Annotated[int, msgspec.Meta(ge=100000, le=999999)]
+)
 _Region = Annotated[str, msgspec.Meta(extra_json_schema={"enum": sorted(rules.DATA_LOCALIZATION_REGIONS)})]
 
 
@@ -156,7 +158,9 @@ class NumberChangeBody(msgspec.Struct):
     """A phone number's `POST /{version}/{phone_number_id}`: `pin` and/or `new_display_name`."""
 
     pin: _SixDigits | msgspec.UnsetType = msgspec.UNSET
-    new_display_name: Annotated[str, msgspec.Meta(min_length=2, max_length=75)] | msgspec.UnsetType = msgspec.UNSET
+    new_display_name: Annotated[str, msgspec.Meta(min_length=2, max_length=75)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
 
 _LIMITS = rules.PROFILE_LIMITS
@@ -174,7 +178,9 @@ class ProfileChangeBody(msgspec.Struct, forbid_unknown_fields=True):
     address: _Address | msgspec.UnsetType = msgspec.UNSET
     description: _Description | msgspec.UnsetType = msgspec.UNSET
     email: _Email | msgspec.UnsetType = msgspec.UNSET
-    websites: Annotated[list[_Website], msgspec.Meta(max_length=rules.MAX_WEBSITES)] | msgspec.UnsetType = msgspec.UNSET
+    websites: Annotated[list[_Website], msgspec.Meta(max_length=rules.MAX_WEBSITES)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
     vertical: _Vertical | msgspec.UnsetType = msgspec.UNSET
     profile_picture_handle: Annotated[str, msgspec.Meta(min_length=1)] | msgspec.UnsetType = msgspec.UNSET
 
@@ -213,7 +219,11 @@ def operations() -> list[Operation]:
             "By SMS or voice call, in `language`.",
         ),
         _lifecycle(
-            "verify_code", "verifyCode", "Give Meta the code the number received", VerifyCodeBody, "Six digits."
+            "verify_code",
+            "verifyCode",
+            "Give Meta the code the number received",
+            VerifyCodeBody,
+            "Six digits.",
         ),
         _lifecycle(
             "register",
@@ -222,7 +232,13 @@ def operations() -> list[Operation]:
             RegisterBody,
             "An unregistered number's sends are refused (133010).",
         ),
-        _lifecycle("deregister", "deregisterNumber", "Deregister the number: it cannot send until registered", None, ""),
+        _lifecycle(
+            "deregister",
+            "deregisterNumber",
+            "Deregister the number: it cannot send until registered",
+            None,
+            "",
+        ),
         Operation(
             "GET",
             "/{version}/{phone_number_id}/whatsapp_business_profile",
@@ -253,7 +269,10 @@ def operations() -> list[Operation]:
             description="Only the fields given change." + _PARAMS_TOO,
             scope=Scope.MANAGE,
             params=(VERSION, PHONE_NUMBER_ID),
-            body=Body(ProfileChangeBody, examples={"about": {"messaging_product": "whatsapp", "about": "Open 9 to 18"}}),
+            body=Body(
+                ProfileChangeBody,
+                examples={"about": {"messaging_product": "whatsapp", "about": "Open 9 to 18"}},
+            ),
             errors=(_META_REFUSED,),
         ),
         Operation(
@@ -276,7 +295,11 @@ def operations() -> list[Operation]:
                 (NumberChangeBody, templates_routes.TemplateEditBody),
                 examples={
                     "pin": {"pin": "123456"},
-                    "template": {"components": [{"type": "BODY", "text": "Hello {{1}}", "example": {"body_text": [["Anna"]]}}]},
+                    "template": {
+                        "components": [
+                            {"type": "BODY", "text": "Hello {{1}}", "example": {"body_text": [["Anna"]]}}
+                        ]
+                    },
                 },
             ),
             errors=(_META_REFUSED,),
@@ -292,7 +315,14 @@ def simulator_operations() -> list[Operation]:
             "getSimulatorVerificationCode",
             "The code the simulator sent a simulator number after request_code",
             "Simulator",
-            (Answer(200, "The code", SentCode, example={"phone_number_id": "106540352242922", "code": "123456"}),),
+            (
+                Answer(
+                    200,
+                    "The code",
+                    SentCode,
+                    example={"phone_number_id": "106540352242922", "code": "123456"},
+                ),
+            ),
             Surface.API,
             scope=Scope.MANAGE,
             params=(path_param("number_id", "The business number's id"),),

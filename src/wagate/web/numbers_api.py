@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wagate.services import numbers as service
 from wagate.domain.access import Scope
+from wagate.services import numbers as service
 from wagate.web.errors import json_response
 from wagate.web.operations import Answer, Body, Operation, Surface, path_param
 from wagate.web.organizations_api import manager
@@ -96,7 +96,10 @@ def operations() -> list[Operation]:
             ),
             scope=Scope.MANAGE,
             body=Body(
-                service.NewNumber, examples={"simulator": {"waba_id": "102290129340398", "display_phone_number": "+7 812 555-09-09"}}
+                service.NewNumber,
+                examples={
+                    "simulator": {"waba_id": "102290129340398", "display_phone_number": "+7 812 555-09-09"}
+                },
             ),
             errors=((409, "The number is in wagate already"),),
         ),

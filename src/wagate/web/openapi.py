@@ -17,8 +17,11 @@ from wagate.web.errors import ApiErrorBody, MetaErrorBody
 from wagate.web.operations import Answer, Operation, Surface
 
 TAGS = (
-    ("Cloud API", "Meta's WhatsApp Cloud API: the same paths, bodies and errors as Meta's Graph API, and "
-     "Meta's webhooks to wagate."),
+    (
+        "Cloud API",
+        "Meta's WhatsApp Cloud API: the same paths, bodies and errors as Meta's Graph API, and "
+        "Meta's webhooks to wagate.",
+    ),
     ("Messages", "A message's status and history, and search over message text."),
     ("Contacts", "The people an organization talks to."),
     ("Consent", "The consent ledger: a contact's consents explained, recorded, imported."),
@@ -54,7 +57,12 @@ _TRACE = "AZ8y0kLq3mBQvV2cRtXnD1e"
 _GRAPH_EXAMPLES = {
     400: (100, "OAuthException", "(#100) Invalid parameter", "to: the parameter to is required"),
     401: (190, "OAuthException", "Invalid OAuth access token - Cannot parse access token", None),
-    403: (200, "OAuthException", "(#200) Requires the manage scope, which this access token was not granted", None),
+    403: (
+        200,
+        "OAuthException",
+        "(#200) Requires the manage scope, which this access token was not granted",
+        None,
+    ),
     404: (100, "GraphMethodException", "Unknown path components: /v23.0/106540352242922/unknown", None),
     405: (100, "GraphMethodException", "Unsupported request method", None),
     409: (100, "OAuthException", "(#100) Idempotency-Key reused", "the key was used with another body"),
@@ -109,7 +117,9 @@ class _Schemas:
             if kind not in self._index:
                 self._index[kind] = len(unique)
                 unique.append(kind)
-        schemas, components = msgspec.json.schema_components(unique, ref_template="#/components/schemas/{name}")
+        schemas, components = msgspec.json.schema_components(
+            unique, ref_template="#/components/schemas/{name}"
+        )
         renames = {name: _short_name(name) for name in components if "." in name}
         self._schemas = [_renamed(s, renames) for s in schemas]
         self.components = {renames.get(k, k): _renamed(v, renames) for k, v in sorted(components.items())}
@@ -248,11 +258,11 @@ def document(operations: Iterable[Operation], version: str) -> dict[str, Any]:
             "title": "wagate",
             "version": version,
             "description": (
-                "Meta's WhatsApp Cloud API surface (the same paths, bodies and errors), wagate's own API under "
-                "`/api/v1`, and the simulator's controls.\n\n"
-                "Authenticate with `Authorization: Bearer <token>`: `wagate bootstrap --json` prints the demo "
-                "organization's first token, and `POST /api/v1/tokens` issues more. Graph paths answer Meta's "
-                "error object; `/api/v1` answers wagate's."
+                "Meta's WhatsApp Cloud API surface (the same paths, bodies and errors), wagate's own API "
+                "under `/api/v1`, and the simulator's controls.\n\n"
+                "Authenticate with `Authorization: Bearer <token>`: `wagate bootstrap --json` prints the "
+                "demo organization's first token, and `POST /api/v1/tokens` issues more. Graph paths "
+                "answer Meta's error object; `/api/v1` answers wagate's."
             ),
         },
         "servers": [{"url": "/"}],

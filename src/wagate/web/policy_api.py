@@ -8,11 +8,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.domain.access import Scope, scope_of
+from wagate.domain.policy_settings import PolicySettings
 from wagate.services import policy_settings as service
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.web.callers import actor_of
-from wagate.domain.policy_settings import PolicySettings
 from wagate.web.errors import json_response
 from wagate.web.operations import Answer, Body, Operation, Surface
 
@@ -39,7 +39,7 @@ def routes() -> list[Route]:
 PolicyChange = msgspec.defstruct(
     "PolicyChange",
     [
-        (f.name, f.type | None | msgspec.UnsetType, msgspec.UNSET)  # type: ignore[operator]
+        (f.name, f.type | None | msgspec.UnsetType, msgspec.UNSET)
         for f in msgspec.structs.fields(PolicySettings)
     ],
     forbid_unknown_fields=True,

@@ -15,11 +15,10 @@ from wagate.services import retention as service
 from wagate.services import tenancy
 from wagate.services.conversations import check_page
 from wagate.services.runtime import Runtime
-from wagate.web.callers import actor_of
 from wagate.web.api_v1 import LIMIT, OFFSET, OffsetPaging
+from wagate.web.callers import actor_of
 from wagate.web.errors import json_response
 from wagate.web.operations import Answer, Body, Operation, Surface
-
 
 _Days = Annotated[int, msgspec.Meta(ge=service.MIN_DAYS, le=service.MAX_DAYS)]
 
@@ -27,8 +26,8 @@ _Days = Annotated[int, msgspec.Meta(ge=service.MIN_DAYS, le=service.MAX_DAYS)]
 class RetentionChange(msgspec.Struct, forbid_unknown_fields=True):
     """Days from 1 to 3650, or null for the default (messages: kept forever; media: the deployment's)."""
 
-    message_retention_days: _Days | None | msgspec.UnsetType = msgspec.UNSET
-    media_retention_days: _Days | None | msgspec.UnsetType = msgspec.UNSET
+    message_retention_days: _Days | msgspec.UnsetType | None = msgspec.UNSET
+    media_retention_days: _Days | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class EffectivePeriods(msgspec.Struct, forbid_unknown_fields=True):

@@ -14,12 +14,15 @@ def _send(kind: str, content: Any, **extra: Any) -> dict[str, Any]:
 
 
 SEND_EXAMPLES: dict[str, Any] = {
-    "text": _send("text", {"body": "Your order has shipped: https://shop.example/t/A-1001", "preview_url": True}),
+    "text": _send(
+        "text", {"body": "Your order has shipped: https://shop.example/t/A-1001", "preview_url": True}
+    ),
     "reply": _send("text", {"body": "Yes, we are open today."}, context={"message_id": _WAMID}),
     "image_by_id": _send("image", {"id": "1234567890123456", "caption": "Your receipt"}),
     "image_by_link": _send("image", {"link": "https://shop.example/img/receipt.png"}),
     "document": _send(
-        "document", {"link": "https://shop.example/invoice.pdf", "filename": "invoice.pdf", "caption": "Invoice"}
+        "document",
+        {"link": "https://shop.example/invoice.pdf", "filename": "invoice.pdf", "caption": "Invoice"},
     ),
     "audio": _send("audio", {"id": "1234567890123457"}),
     "video": _send("video", {"link": "https://shop.example/how-to.mp4", "caption": "How to"}),

@@ -7,7 +7,6 @@ import json
 from typing import Annotated, Any
 
 import msgspec
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -128,7 +127,9 @@ class TemplateCreateBody(msgspec.Struct):
     language: Annotated[str, msgspec.Meta(extra_json_schema={"enum": sorted(template_rules.LANGUAGES)})]
     category: _Category
     components: _Components
-    parameter_format: Annotated[str, msgspec.Meta(description="positional (the default) or named")] | msgspec.UnsetType = msgspec.UNSET
+    parameter_format: (
+        Annotated[str, msgspec.Meta(description="positional (the default) or named")] | msgspec.UnsetType
+    ) = msgspec.UNSET
     message_send_ttl_seconds: int | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -175,7 +176,11 @@ def operations() -> list[Operation]:
                 query("category", "Only templates of this category"),
                 query("language", "Only templates in this language", example="en_US"),
                 FIELDS,
-                query("limit", f"Templates per page, 1 to {template_service.MAX_PAGE} (default {template_service.DEFAULT_PAGE})"),
+                query(
+                    "limit",
+                    f"Templates per page, 1 to {template_service.MAX_PAGE} "
+                    f"(default {template_service.DEFAULT_PAGE})",
+                ),
                 query("after", "The cursor of the next page (paging.cursors.after)"),
                 query("before", "The cursor of the previous page (paging.cursors.before)"),
             ),
@@ -186,7 +191,14 @@ def operations() -> list[Operation]:
             "createTemplate",
             "Create a template (PENDING until reviewed)",
             "Cloud API",
-            (Answer(200, "Created", CreatedTemplate, example={"id": "1234567890", "status": "PENDING", "category": "UTILITY"}),),
+            (
+                Answer(
+                    200,
+                    "Created",
+                    CreatedTemplate,
+                    example={"id": "1234567890", "status": "PENDING", "category": "UTILITY"},
+                ),
+            ),
             Surface.GRAPH,
             description="Meta's create payload. The parameters may also come in the query string.",
             scope=Scope.MANAGE,

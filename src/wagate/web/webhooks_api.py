@@ -240,7 +240,13 @@ def operations() -> list[Operation]:
             "createWebhookSubscription",
             "Subscribe a URL to the organization's events",
             "Webhooks",
-            (Answer(201, "Created; the secret (and verify token) are shown only in this answer", CreatedSubscriptionView),),
+            (
+                Answer(
+                    201,
+                    "Created; the secret (and verify token) are shown only in this answer",
+                    CreatedSubscriptionView,
+                ),
+            ),
             Surface.API,
             description=(
                 f"`format`: {' or '.join(service.FORMATS)} (docs/events.md); `event_types` from {_EVENTS} "
@@ -250,7 +256,9 @@ def operations() -> list[Operation]:
             scope=Scope.MANAGE,
             body=Body(
                 service.SubscriptionCreate,
-                examples={"hook": {"url": "https://shop.example/hooks/wagate", "event_types": ["message.received"]}},
+                examples={
+                    "hook": {"url": "https://shop.example/hooks/wagate", "event_types": ["message.received"]}
+                },
             ),
         ),
         Operation(
