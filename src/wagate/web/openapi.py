@@ -63,10 +63,10 @@ _GRAPH_EXAMPLES = {
         "(#200) Requires the manage scope, which this access token was not granted",
         None,
     ),
-    404: (100, "GraphMethodException", "Unknown path components: /v23.0/106540352242922/unknown", None),
-    405: (100, "GraphMethodException", "Unsupported request method", None),
+    404: (100, "GraphMethodException", "(#100) Unknown path components", "GET /v23.0/1065403522/unknown"),
+    405: (100, "GraphMethodException", "(#100) Unsupported put request", "PUT /v23.0/106540352242922"),
     409: (100, "OAuthException", "(#100) Idempotency-Key reused", "the key was used with another body"),
-    413: (100, "OAuthException", "(#100) Invalid parameter", "The request body is too large"),
+    413: (100, "OAuthException", "(#100) Request body too large", "The request body is larger than the cap"),
     503: (2, "OAuthException", "(#2) API Service", "Service temporarily unavailable, retry later"),
 }
 _API_EXAMPLES = {
@@ -75,7 +75,7 @@ _API_EXAMPLES = {
     403: ("forbidden", "This token does not have the `manage` scope"),
     404: ("not_found", "contact 12 not found"),
     409: ("conflict", "the object is in another state"),
-    413: ("body_too_large", "the request body is too large"),
+    413: ("payload_too_large", "The request body is larger than 1048576 bytes, the most /api/v1 takes."),
     415: ("unsupported_media_type", "send text/csv or application/json"),
     429: ("too_many_attempts", "too many failed logins: try again later"),
     502: ("meta_error", "Meta answered: (#100) Invalid parameter"),

@@ -98,4 +98,9 @@ def query(name: str, description: str, kind: Any = str, example: Any = None) -> 
     return Param(name, "query", description, kind, example=example)
 
 
-VERSION = path_param("version", "The Graph API version, as Meta's clients send it", Version, "v23.0")
+VERSION = path_param(
+    "version",
+    "A Graph API version Meta released (v2.0 to v2.12, v3.0 to v3.3, v4.0 to v27.0); another answers 400",
+    Version,
+    "v23.0",
+)
