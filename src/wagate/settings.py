@@ -21,7 +21,7 @@ class SimulatorSettings:
     journal: bool = True
     # Marketing templates one customer may receive outside a window in 24 hours, from all businesses.
     marketing_per_user_day: int = 2
-    # Seconds a fetch of a media link sent by link may take, connecting and reading included.
+    # Seconds the fetch of a media link may take, connecting and reading included (30 at most).
     media_link_timeout: float = 30.0
 
 

@@ -255,6 +255,6 @@ async def test_the_operator_adds_and_subscribes_an_account_from_the_cli(
     listed = cli(home, "accounts", "list", "--org", "demo")
     assert "From the CLI" in listed.stdout and meta["access_token"] not in listed.stdout
     missing = cli(home, "accounts", "subscribe", "999999999999999", **env)
-    assert missing.returncode == 2 and "not found" in missing.stdout
+    assert missing.returncode == 2 and "not found" in missing.stderr
     no_token = cli(home, "accounts", "add", "--org", "demo", "--name", "x", "--access-token-stdin")
     assert no_token.returncode != 0

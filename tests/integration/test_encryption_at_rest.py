@@ -199,16 +199,16 @@ def test_a_missing_or_wrong_key_stops_wagate_with_a_clear_error(tmp_path: Path) 
 
     wrong = cli(home, "serve", WAGATE_ENCRYPTION_KEYS=WRONG_1)
     assert wrong.returncode == 1
-    assert "encryption key 'k1' in WAGATE_ENCRYPTION_KEYS is wrong" in " ".join(wrong.stdout.split())
+    assert "encryption key 'k1' in WAGATE_ENCRYPTION_KEYS is wrong" in " ".join(wrong.stderr.split())
 
     replaced = cli(home, "bootstrap", WAGATE_ENCRYPTION_KEYS=KEY_2)
     assert replaced.returncode == 1
     assert "sealed with encryption key 'k1', which WAGATE_ENCRYPTION_KEYS does not list" in " ".join(
-        replaced.stdout.split()
+        replaced.stderr.split()
     )
 
     malformed = cli(home, "keys", "status", WAGATE_ENCRYPTION_KEYS="k1:tooshort")
-    assert malformed.returncode == 1 and "encryption key 'k1'" in malformed.stdout
+    assert malformed.returncode == 1 and "encryption key 'k1'" in malformed.stderr
     assert stored_rows(home) == before
 
 

@@ -211,12 +211,18 @@ async def test_every_inbound_type_is_kept_and_told(wagate: Wagate) -> None:
 
 async def test_statuses_with_pricing_errors_played_and_parking(wagate: Wagate) -> None:
     await wagate.customer_writes("79161234567")
+    uploaded = await wagate.client.post(
+        f"/v23.0/{wagate.phone_number_id}/media",
+        data={"messaging_product": "whatsapp", "type": "audio/ogg"},
+        files={"file": ("voice.ogg", b"OggS" + bytes(64), "audio/ogg")},
+    )
+    assert uploaded.status_code == 200, uploaded.text
     response = await wagate.send(
         {
             "messaging_product": "whatsapp",
             "to": "+79161234567",
             "type": "audio",
-            "audio": {"link": "https://example.com/v.ogg", "voice": True},
+            "audio": {"id": uploaded.json()["id"], "voice": True},
             "biz_opaque_callback_data": "voice-1",
         }
     )

@@ -335,7 +335,8 @@ MATRIX: dict[tuple[str, str], Entry] = {
 def app_routes(w: Wagate) -> set[tuple[str, str]]:
     """Every (path, method) the app serves, HEAD aside (Starlette adds it to every GET)."""
     app: Any = create_app(w.rt)
-    app = getattr(app, "app", app)  # the Starlette app behind the fast paths
+    while hasattr(app, "app"):  # the Starlette app behind the body limits and the fast paths
+        app = app.app
     found: set[tuple[str, str]] = set()
     for route in app.routes:
         path, methods = getattr(route, "path", None), getattr(route, "methods", None)

@@ -352,17 +352,19 @@ async def test_media_of_the_wrong_kind_or_unknown_is_refused(wagate: Wagate) -> 
 
 
 async def test_image_by_link_is_passed_through(tmp_path: Path, clock: SettableClock) -> None:
+    # The upstream fetches the link (tests/integration/test_simulator_media_links.py): it is served here.
     files = await FileServer().start()
     try:
-        # The simulator fetches the link, as Meta does; the file is on this machine.
         async with serving(make_settings(tmp_path / "home", allow_private_targets=True), clock) as w:
             await w.customer_writes("79161234567")
-            response = await w.send(image_message({"link": files.put("/receipt.png", PNG, "image/png")}))
+            link = files.put("/receipt.png", PNG, "image/png")
+            response = await w.send(image_message({"link": link}))
             assert response.status_code == 200, response.text
             await delivered(w, response.json()["messages"][0]["id"])
             assert sim_uploads(w) == {}
     finally:
         await files.stop()
+    assert files.requests["/receipt.png"] == 1
 
 
 @pytest.fixture

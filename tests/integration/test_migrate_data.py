@@ -162,7 +162,7 @@ def test_a_target_holding_data_is_refused_and_left_unchanged(tmp_path: Path, tar
     result = migrate_data(home, "--to", target_url)
 
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "already holds rows" in result.stdout and "organizations" in result.stdout
+    assert "already holds rows" in result.stderr and "organizations" in result.stderr
     assert row_counts(target_url) == counts
 
 
@@ -176,10 +176,10 @@ def test_only_sqlite_into_postgresql(tmp_path: Path) -> None:
     )
     nowhere = migrate_data(home)
 
-    assert into_sqlite.returncode == 1 and "target must be a PostgreSQL database" in into_sqlite.stdout
-    assert from_postgresql.returncode == 1 and "source must be a SQLite database" in from_postgresql.stdout
-    assert "secret" not in from_postgresql.stdout
-    assert nowhere.returncode == 1 and "--to or WAGATE_DATABASE_URL" in nowhere.stdout
+    assert into_sqlite.returncode == 1 and "target must be a PostgreSQL database" in into_sqlite.stderr
+    assert from_postgresql.returncode == 1 and "source must be a SQLite database" in from_postgresql.stderr
+    assert "secret" not in from_postgresql.stdout + from_postgresql.stderr
+    assert nowhere.returncode == 1 and "--to or WAGATE_DATABASE_URL" in nowhere.stderr
     assert not (tmp_path / "copy.db").exists()
 
 

@@ -98,7 +98,7 @@ async def test_the_operator_is_told_what_is_wrong_and_nothing_is_created(wagate:
     ):
         refused = cli(home, "orgs", "create", *args)
         assert refused.returncode == 2, refused.stdout
-        assert why in refused.stdout
+        assert why in refused.stderr
     assert [o["slug"] for o in json.loads(cli(home, "orgs", "list", "--json").stdout)] == ["demo"]
 
 

@@ -4,6 +4,7 @@ the loopback address (private targets allowed), except where a test says otherwi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,13 +27,7 @@ from wagate.upstreams.simulator.media_links import CACHE_SECONDS
 
 PNG = samples.png()
 CUSTOMER = "+79161234567"
-LINK_TIMEOUT = 0.5
-SETTINGS = SimulatorSettings(
-    sent_delay=FAST_RECEIPTS.sent_delay,
-    delivered_delay=FAST_RECEIPTS.delivered_delay,
-    read_delay=FAST_RECEIPTS.read_delay,
-    media_link_timeout=LINK_TIMEOUT,
-)
+SETTINGS: SimulatorSettings = FAST_RECEIPTS
 
 
 @pytest.fixture
@@ -71,6 +66,10 @@ async def outcome(w: Wagate, wamid: str) -> dict[str, Any]:
 
     found: dict[str, Any] = await eventually(final)
     return found
+
+
+async def requested(files: FileServer, path: str) -> bool:
+    return files.requests[path] > 0
 
 
 async def failure(w: Wagate, wamid: str) -> str:
@@ -151,15 +150,27 @@ async def test_a_file_of_the_wrong_type_fails(linked: Wagate, files: FileServer)
     assert "'application/zip'" in await failure(linked, await sent(linked, media("document", archive)))
 
 
-async def test_a_server_that_never_answers_fails_after_the_timeout(linked: Wagate, files: FileServer) -> None:
+async def test_a_slow_link_keeps_no_other_send_waiting(linked: Wagate, files: FileServer) -> None:
     slow = files.put("/slow.png", PNG, "image/png", held=True)
-    # Held beside it, another send is not kept waiting.
-    quick = await sent(linked, media("image", files.put("/quick.png", PNG, "image/png")))
     waiting = await sent(linked, media("image", slow))
+    await eventually(lambda: requested(files, "/slow.png"))
+    quick = await sent(linked, media("image", files.put("/quick.png", PNG, "image/png")))
     assert (await outcome(linked, quick))["status"] == "read"
     assert (await linked.message(waiting))["status"] == "accepted"
-    details = await failure(linked, waiting)
-    assert details == f"Media link {slow}: no complete answer within {LINK_TIMEOUT:g} s."
+    files.release("/slow.png")
+    assert (await outcome(linked, waiting))["status"] == "read"
+
+
+async def test_a_server_that_never_answers_fails_after_the_timeout(
+    tmp_path: Path, clock: SettableClock, files: FileServer
+) -> None:
+    impatient = dataclasses.replace(SETTINGS, media_link_timeout=0.5)
+    settings = make_settings(tmp_path / "home", allow_private_targets=True, simulator=impatient)
+    slow = files.put("/slow.png", PNG, "image/png", held=True)
+    async with serving(settings, clock) as w:
+        await w.customer_writes(CUSTOMER.lstrip("+"))
+        details = await failure(w, await sent(w, media("image", slow)))
+    assert details == f"Media link {slow}: no complete answer within 0.5 s."
 
 
 async def test_a_private_address_is_refused_unless_allowed(
@@ -284,20 +295,20 @@ async def test_links_still_being_fetched_are_fetched_again_after_a_restart(
     await first.start(ingest)
     await first.customer_message(number, "79161234567", "Anna", {"type": "text", "text": {"body": "Hi"}})
     sim_id = await first.send(number, media("image", link, to="79161234567"))
-    await eventually(lambda: _true(files.requests["/photo.png"] == 1))
+    await eventually(lambda: requested(files, "/photo.png"))
     await first.close()
     assert statuses == []
 
     files.put("/photo.png", PNG, "image/png")
     second = SimulatorUpstream(clock, SETTINGS, journal, allow_private=True)
     await second.start(ingest)
+
+    async def read() -> bool:
+        return any(s["id"] == sim_id and s["status"] == "read" for s in statuses)
+
     try:
-        await eventually(lambda: _true(any(s["id"] == sim_id and s["status"] == "read" for s in statuses)))
+        await eventually(read)
     finally:
         await second.close()
     assert files.requests["/photo.png"] == 2
     assert {s["status"] for s in statuses if s["id"] == sim_id} == {"sent", "delivered", "read"}
-
-
-async def _true(value: bool) -> bool:
-    return value

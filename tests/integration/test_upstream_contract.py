@@ -21,9 +21,11 @@ import msgspec
 import pytest
 from aiohttp import web
 
+from tests.files import FileServer
 from tests.helpers import free_port, wagate_env
 from wagate.clock import SystemClock
 from wagate.domain.tenancy import NumberRef
+from wagate.media import samples
 from wagate.settings import Settings, SimulatorSettings
 from wagate.upstreams.base import MetaRefusal, TemplateCopy, Upstream, UpstreamError
 from wagate.upstreams.cloud import CloudUpstream
@@ -81,6 +83,10 @@ class Network:
         return next(s for s in change["statuses"] if s["id"] == upstream_id and s["status"] == status)
 
 
+def image_send(to: str, link: str) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "to": to, "type": "image", "image": {"link": link}}
+
+
 def template_send(to: str, name: str = "hello_world", language: str = "en_US") -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
@@ -95,7 +101,10 @@ def template_send(to: str, name: str = "hello_world", language: str = "en_US") -
 # -- the simulator in process -----------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def in_process() -> AsyncIterator[Network]:
-    simulator = SimulatorUpstream(SystemClock(), SimulatorSettings(**FAST, journal=False), None)
+    # Private targets allowed, as at the fake Meta below: the media links tests serve are on loopback.
+    simulator = SimulatorUpstream(
+        SystemClock(), SimulatorSettings(**FAST, journal=False), None, allow_private=True
+    )
     number = NumberRef(101_000_001, "+1 650 555 0100", 201_000_001, 80)
     network = Network(simulator, number)
     numbers = iter(range(101_000_002, 101_000_100))
@@ -138,7 +147,11 @@ def fake_meta(home: Path, webhook_url: str) -> Iterator[str]:
     port = free_port()
     log = (home / "fake-meta.log").open("wb")
     command = [sys.executable, "-m", "wagate", "simulator", "--port", str(port), "--app-secret", "s"]
-    env = wagate_env(home / "unused", **{f"WAGATE_SIMULATOR_{k.upper()}": str(v) for k, v in FAST.items()})
+    env = wagate_env(
+        home / "unused",
+        WAGATE_ALLOW_PRIVATE_TARGETS="true",
+        **{f"WAGATE_SIMULATOR_{k.upper()}": str(v) for k, v in FAST.items()},
+    )
     process = subprocess.Popen(
         [*command, "--webhook-url", webhook_url, "--home", str(home / "sim")],
         env=env,
@@ -268,6 +281,27 @@ async def test_a_customers_message_arrives_and_can_be_marked_read(network: Netwo
     assert change["metadata"]["phone_number_id"] == str(network.number.id)
     assert change["metadata"]["display_phone_number"] == network.number.digits
     await network.upstream.mark_read(network.number, message["id"], typing=True)
+
+
+async def test_media_sent_by_link_is_fetched_and_fails_with_131053_when_it_cannot_be(
+    network: Network,
+) -> None:
+    files = await FileServer().start()
+    try:
+        await network.customer_writes(network.number, CUSTOMER, "send me the photo")
+        photo = files.put("/photo.png", samples.png(), "image/png")
+        delivered = await network.upstream.send(network.number, image_send(CUSTOMER, photo))
+        missing = await network.upstream.send(network.number, image_send(CUSTOMER, files.url("/gone.png")))
+        assert (await network.status(delivered, "read"))["recipient_id"] == CUSTOMER
+        failed = await network.status(missing, "failed")
+    finally:
+        await files.stop()
+    assert failed["errors"][0]["code"] == 131053
+    assert (
+        failed["errors"][0]["error_data"]["details"]
+        == f"Media link {files.url('/gone.png')} answered HTTP 404."
+    )
+    assert files.requests == {"/photo.png": 1, "/gone.png": 1}
 
 
 async def test_media_uploaded_can_be_downloaded(network: Network) -> None:

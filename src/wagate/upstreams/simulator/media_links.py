@@ -58,7 +58,6 @@ class LinkFetcher:
         self.clock = clock
         self.allow_private = allow_private
         self.timeout = timeout
-        self.fetches = 0  # fetches started (cache hits and shared fetches are not counted)
         self._slots = asyncio.Semaphore(concurrency)
         self._cache: dict[str, tuple[float, LinkedFile]] = {}
         self._in_flight: dict[tuple[str, str], asyncio.Task[LinkedFile]] = {}
@@ -110,7 +109,6 @@ class LinkFetcher:
 
     async def _fetch(self, kind: str, url: str) -> LinkedFile:
         async with self._slots:
-            self.fetches += 1
             try:
                 async with asyncio.timeout(self.timeout):
                     file = await fetch_media(url, kind, allow_private=self.allow_private)

@@ -77,6 +77,10 @@ def _failure_error(failure: Refusal | None) -> list[dict[str, Any]]:
     return [error_object(failure.code, lookup(failure.code).title, failure.details)]
 
 
+def _journalled(failure: Refusal) -> dict[str, Any]:
+    return {"rule": failure.rule, "code": failure.code, "details": failure.details}
+
+
 class SimulatorUpstream(SimulatedNumbers):
     name = "simulator"
     # The accounts' templates and numbers' standing are wagate's: the simulator keeps a copy.
@@ -187,7 +191,7 @@ class SimulatorUpstream(SimulatedNumbers):
         if verdict.counts_marketing:
             record["mkt"] = True
         if failure is not None:
-            record["fail"] = {"rule": failure.rule, "code": failure.code, "details": failure.details}
+            record["fail"] = _journalled(failure)
         # Meta fetches the media of a message it would deliver; one failing anyway is not fetched.
         links = linked_media(payload) if is_user and failure is None else []
         if links:
@@ -241,10 +245,11 @@ class SimulatorUpstream(SimulatedNumbers):
             except Exception:
                 log.exception("simulator: fetching the media links of %s failed", sim_id)
                 problem = "The media link could not be fetched."
+            # Not counted among `rules.refusals`: wagate cannot know a link's file before it sends.
             failure = None if problem is None else Refusal("media_link", 131053, problem)
             outcome: dict[str, Any] = {"k": "media", "id": sim_id}
             if failure is not None:
-                outcome["fail"] = {"rule": failure.rule, "code": failure.code, "details": failure.details}
+                outcome["fail"] = _journalled(failure)
             self.journal.append(outcome)
             self._schedule_receipts(
                 number, sim_id, to, callback, category, True, delay_base=0.0, failure=failure
