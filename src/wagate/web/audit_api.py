@@ -113,6 +113,7 @@ def operations() -> list[Operation]:
                     200,
                     "The entries, one per line (CSV: after a header line); an attachment",
                     media_type="application/x-ndjson",
+                    also=("text/csv",),
                     schema={"type": "string"},
                     headers={"Content-Disposition": "attachment; filename=audit-<slug>.<format>"},
                 ),

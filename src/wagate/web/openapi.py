@@ -174,7 +174,7 @@ def _answer(schemas: _Schemas, answer: Answer) -> dict[str, Any]:
         media: dict[str, Any] = {"schema": schema}
         if answer.example is not None:
             media["example"] = answer.example
-        out["content"] = {answer.media_type: media}
+        out["content"] = {answer.media_type: media, **{other: {"schema": schema} for other in answer.also}}
     return out
 
 

@@ -69,6 +69,7 @@ class Answer:
     schema: Mapping[str, Any] | None = None
     example: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)  # name -> description
+    also: tuple[str, ...] = ()  # other media types answered with the same schema
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ class SubscriptionList(msgspec.Struct, forbid_unknown_fields=True):
 class DeliveryView(msgspec.Struct, forbid_unknown_fields=True):
     id: int
     subscription_id: int
-    event_id: int
+    event_id: str
     event_type: str
     event_created_at: float
     state: str  # pending | delivered | dead
