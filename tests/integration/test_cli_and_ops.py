@@ -68,8 +68,12 @@ def test_serve_health_metrics_docs_and_a_revoked_token(tmp_path: Path) -> None:
         ):
             assert name in metrics
         docs = httpx.get(f"{server.url}/docs")
-        assert docs.status_code == 200 and "/{version}/{phone_number_id}/messages" in docs.text
-        assert httpx.get(f"{server.url}/openapi.json").json()["openapi"].startswith("3.")
+        assert docs.status_code == 200 and "/openapi.json" in httpx.get(f"{server.url}/docs/docs.js").text
+        described = httpx.get(f"{server.url}/openapi.json").json()
+        assert (
+            described["openapi"].startswith("3.")
+            and "/{version}/{phone_number_id}/messages" in described["paths"]
+        )
         tokens = json.loads(run_cli(home, "tokens", "list", "--json"))
         token_id = next(t["id"] for t in tokens if ids["token"].startswith(t["prefix"]))
         run_cli(home, "tokens", "revoke", str(token_id))

@@ -109,6 +109,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("/metrics", "GET"): out("process metrics for the operator's scraper; no organization's objects"),
     ("/openapi.json", "GET"): out("the API's description, the same for everyone"),
     ("/docs", "GET"): out("the API's documentation page, the same for everyone"),
+    ("/docs/swagger-ui-bundle.js", "GET"): out("a file of the documentation page, the same for everyone"),
+    ("/docs/swagger-ui.css", "GET"): out("a file of the documentation page, the same for everyone"),
+    ("/docs/docs.js", "GET"): out("a file of the documentation page, the same for everyone"),
     ("/webhooks/meta", "GET"): out("Meta's verification handshake, checked by the app's verify token"),
     ("/webhooks/meta", "POST"): out(
         "Meta's webhook, authenticated by the app secret's signature, not a token"

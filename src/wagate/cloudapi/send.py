@@ -32,7 +32,7 @@ from wagate.cloudapi.send_interactive import (
 from wagate.cloudapi.send_template import Latitude, Longitude, TemplateMessage, check_template
 from wagate.errors import GraphError, invalid_parameter, invalid_value, missing_parameter
 
-__all__ = ["MediaRef", "SendRequest", "TemplateSend", "is_single_emoji", "parse_send_request"]
+__all__ = ["Envelope", "MediaRef", "SendRequest", "TemplateSend", "is_single_emoji", "parse_send_request"]
 
 
 # The output types are frozen msgspec Structs rather than frozen dataclasses: one is built per request, and
@@ -147,7 +147,8 @@ class TypingIndicator(Wire):
 
 class Envelope(Wire):
     # Checked by hand: Meta answers a missing or wrong messaging_product with code 100, not 131008/131009.
-    messaging_product: Any = UNSET
+    # (The schema says what is checked, for the API reference.)
+    messaging_product: Annotated[Any, Meta(extra_json_schema={"const": "whatsapp"})] = UNSET
     recipient_type: Literal["individual", "group"] | UnsetType = UNSET
     to: str | UnsetType = UNSET
     recipient: str | UnsetType = UNSET

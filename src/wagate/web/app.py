@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
 
 import redis.asyncio as aioredis
 from sqlalchemy.exc import OperationalError
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+from wagate import __version__
 from wagate.clock import Clock, clock_from_spec
 from wagate.errors import WagateError
 from wagate.media.worker import MediaWorker
@@ -40,6 +42,7 @@ from wagate.web import (
     consent_api,
     contacts_api,
     conversations_api,
+    docs_routes,
     going_live_api,
     media_routes,
     meta_webhooks,
@@ -58,6 +61,8 @@ from wagate.web import (
 from wagate.web.body_limits import BodyLimits
 from wagate.web.errors import handle_error
 from wagate.web.fast_paths import FastPaths
+from wagate.web.openapi import ApiReference
+from wagate.web.operations import Operation
 from wagate.workers.consent_replies import ConsentReplies
 from wagate.workers.consumer import EventConsumer
 from wagate.workers.dispatcher import Dispatcher
@@ -192,35 +197,41 @@ async def workers_running(rt: Runtime) -> AsyncIterator[None]:
         await dispatcher.shutdown()
 
 
+class RouteModule(Protocol):
+    """A module of routes: what it serves, and how the API reference describes it."""
+
+    def routes(self) -> Sequence[BaseRoute]: ...
+
+    def operations(self) -> Sequence[Operation]: ...
+
+
 def create_app(rt: Runtime) -> ASGIApp:
     if not rt.role.serves_api:
         return _ops_app(rt)
-    route_list: list[BaseRoute] = [
-        *ops.routes(),
-        *api_v1.routes(),
-        *meta_webhooks.routes(),
-        *conversations_api.routes(),
-        *contacts_api.routes(),
-        *consent_api.routes(),
-        *policy_api.routes(),
-        *webhooks_api.routes(),
-        *retention_api.routes(),
-        *organizations_api.routes(),
-        *accounts_api.routes(),
-        *going_live_api.routes(),
-        *numbers_api.routes(),
-        *tokens_api.routes(),
-        *audit_api.routes(),
-        *operators_api.routes(),
+    modules: list[RouteModule] = [
+        ops,
+        docs_routes,
+        api_v1,
+        meta_webhooks,
+        conversations_api,
+        contacts_api,
+        consent_api,
+        policy_api,
+        webhooks_api,
+        retention_api,
+        organizations_api,
+        accounts_api,
+        going_live_api,
+        numbers_api,
+        tokens_api,
+        audit_api,
+        operators_api,
     ]
     if rt.simulator is not None:
-        route_list += simulator_routes.routes()
-        route_list += number_lifecycle_routes.simulator_routes()
-    route_list += media_routes.routes()
-    route_list += number_lifecycle_routes.routes()
-    route_list += templates_routes.routes()
-    route_list += cloud_routes.routes()
-
+        modules.append(simulator_routes)
+    # Graph paths last: `/{version}/{object_id}` would take the paths above.
+    modules += [media_routes, number_lifecycle_routes, templates_routes, cloud_routes]
+    route_list = [route for module in modules for route in module.routes()]
     app = Starlette(
         routes=route_list,
         lifespan=_lifespan(rt),
@@ -232,6 +243,7 @@ def create_app(rt: Runtime) -> ASGIApp:
         },
     )
     app.state.rt = rt
+    app.state.reference = ApiReference([op for module in modules for op in module.operations()], __version__)
     return BodyLimits(FastPaths(app, rt), rt.settings)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from starlette.requests import Request
@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.cloudapi import graph_versions
-from wagate.cloudapi.send import parse_send_request
+from wagate.cloudapi.send import Envelope, parse_send_request
 from wagate.domain.access import Scope
 from wagate.domain.sending import Accepted, OutgoingMessage, Sender, SendOptions
 from wagate.errors import GraphError, unknown_object
@@ -22,6 +22,18 @@ from wagate.services import templates as template_service
 from wagate.services.runtime import Runtime
 from wagate.store import tenancy as tenancy_sql
 from wagate.web.errors import json_response
+from wagate.web.graph_objects import (
+    BusinessAccountObject,
+    MediaInfo,
+    PhoneNumberObject,
+    SendAnswer,
+    SentContact,
+    SentMessage,
+    Success,
+    TemplateObject,
+)
+from wagate.web.operations import VERSION, Answer, Body, Operation, Param, Surface, path_param, query
+from wagate.web.send_examples import SEND_EXAMPLES
 
 MAX_KEY_LENGTH = 255
 SUCCESS = b'{"success":true}'
@@ -66,15 +78,15 @@ async def handle_send(
 
 def _answer(accepted: Accepted) -> bytes:
     """Meta's answer to an accepted send (a replay answers the same: it is made of the same parts)."""
-    message: dict[str, Any] = {"id": accepted.wamid}
-    if accepted.type == "template":
-        message["message_status"] = "accepted"
+    status: Literal["accepted"] | msgspec.UnsetType = (
+        "accepted" if accepted.type == "template" else msgspec.UNSET
+    )
     return _encoder.encode(
-        {
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": accepted.recipient_input, "wa_id": accepted.wa_id}],
-            "messages": [message],
-        }
+        SendAnswer(
+            "whatsapp",
+            [SentContact(accepted.recipient_input, accepted.wa_id)],
+            [SentMessage(accepted.wamid, status)],
+        )
     )
 
 
@@ -135,4 +147,90 @@ def routes() -> list[Route]:
     return [
         Route("/{version}/{object_id}/messages", send_message, methods=["POST"]),
         Route("/{version}/{object_id}", get_object, methods=["GET"]),
+    ]
+
+
+PHONE_NUMBER_ID = path_param("phone_number_id", "The business number's id")
+OBJECT_ID = path_param(
+    "object_id", "The id of a phone number, business account, template or media of the token's organization"
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "header",
+    "Send once: a repeat with the same key and body answers the first send's answer, with another body 409",
+    Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_KEY_LENGTH)],
+    example="order-A-1001-shipped",
+)
+FIELDS = query("fields", "Comma-separated fields to answer (and id); all when absent", example="id,name")
+# Meta checks `messaging_product` by hand (code 100), so the decoder's struct leaves it optional.
+_SEND_BODY = Annotated[Envelope, msgspec.Meta(extra_json_schema={"required": ["messaging_product"]})]
+_SENT = {
+    "messaging_product": "whatsapp",
+    "contacts": [{"input": "79161234567", "wa_id": "79161234567"}],
+    "messages": [{"id": "wamid.HBgLNzkxNjEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"}],
+}
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            "POST",
+            "/{version}/{phone_number_id}/messages",
+            "sendMessage",
+            "Send a message, mark a message read, or show a typing indicator",
+            "Cloud API",
+            (
+                Answer(
+                    200,
+                    'Accepted: the message is queued (or marked read: `{"success": true}`)',
+                    (
+                        SendAnswer,
+                        Success,
+                    ),
+                    example=_SENT,
+                ),
+            ),
+            Surface.GRAPH,
+            description=(
+                "Meta's send: text, media by id or link (image, audio, video, document, sticker), location, "
+                "contacts, interactive (buttons, list, CTA URL, flow, product, carousel and more), template, "
+                "reaction; `status: read` marks a received message read, with `typing_indicator` it also "
+                "shows the customer a typing indicator. The number must be registered (133010 otherwise); "
+                "wagate's policy refuses what Meta would not deliver (139001 to 139004). Fields wagate does "
+                "not know are ignored."
+            ),
+            scope=Scope.SEND,
+            params=(VERSION, PHONE_NUMBER_ID, IDEMPOTENCY_KEY),
+            body=Body(_SEND_BODY, examples=SEND_EXAMPLES),
+            errors=((409, "The Idempotency-Key was used with another body"),),
+        ),
+        Operation(
+            "GET",
+            "/{version}/{object_id}",
+            "getGraphObject",
+            "Read a phone number, business account, template or media by its id",
+            "Cloud API",
+            (
+                Answer(
+                    200,
+                    "The object, as Meta shows it; for media, a download URL valid five minutes",
+                    (PhoneNumberObject, BusinessAccountObject, TemplateObject, MediaInfo),
+                    example={"id": "106540352242922", "display_phone_number": "+7 916 000-00-01"},
+                ),
+            ),
+            Surface.GRAPH,
+            description=(
+                "One path for every kind of Graph object: the id says which. A phone number answers its "
+                "verification, registration, name review, quality and messaging limit (from Meta for a "
+                "number at Meta); a business account its name and template namespace; a template its "
+                "components, status and quality; media a URL to `GET /v1/media/download/{media_id}`."
+            ),
+            scope=Scope.READ,
+            params=(
+                VERSION,
+                OBJECT_ID,
+                FIELDS,
+                query("phone_number_id", "Media only: the number the media belongs to"),
+            ),
+        ),
     ]

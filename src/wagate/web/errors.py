@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import msgspec
 from sqlalchemy.exc import OperationalError
@@ -105,3 +106,38 @@ def render_error(request: Request, exc: Exception) -> Response:
 
 async def handle_error(request: Request, exc: Exception) -> Response:
     return render_error(request, exc)
+
+
+# -- the two error objects, as the API reference describes them ---------------------------------------
+class MetaErrorData(msgspec.Struct):
+    messaging_product: str
+    details: str
+
+
+class MetaErrorObject(msgspec.Struct):
+    """Meta's error object (`GraphError.to_body`); one Meta answered is passed on whole, with the fields
+    Meta adds (`error_user_title`, `error_user_msg`, `is_transient`), and on template management an
+    `error_data` that is a plain string."""
+
+    message: str
+    type: str
+    code: int
+    fbtrace_id: str
+    error_subcode: int | msgspec.UnsetType = msgspec.UNSET
+    error_data: MetaErrorData | str | msgspec.UnsetType = msgspec.UNSET
+
+
+class MetaErrorBody(msgspec.Struct, forbid_unknown_fields=True):
+    error: MetaErrorObject
+
+
+class ApiErrorObject(msgspec.Struct, forbid_unknown_fields=True):
+    """wagate's error object (`ApiError.to_body`): a stable code, a message, and structured data."""
+
+    code: str
+    message: str
+    data: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+
+
+class ApiErrorBody(msgspec.Struct, forbid_unknown_fields=True):
+    error: ApiErrorObject

@@ -16,6 +16,8 @@ from wagate.web.cloud_routes import handle_send
 from wagate.web.errors import render_error
 from wagate.web.meta_webhooks import handle_notification
 
+# What these paths serve, as the API reference names them (their operations are the Starlette routes').
+SERVED = (("POST", "/webhooks/meta"), ("POST", "/{version}/{phone_number_id}/messages"))
 _JSON = (b"content-type", b"application/json")
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 

@@ -13,12 +13,16 @@ from starlette.routing import Route
 
 from wagate.domain.access import Scope
 from wagate.errors import invalid_parameter, missing_parameter
-from wagate.media import service
+from wagate.media import rules, service
 from wagate.media.urls import DOWNLOAD_PREFIX
 from wagate.services import tenancy
 from wagate.services.runtime import Runtime
-from wagate.web.cloud_routes import _check_version
+from wagate.web.cloud_routes import OBJECT_ID, PHONE_NUMBER_ID, _check_version
 from wagate.web.errors import json_response
+from wagate.web.graph_objects import Success, UploadedMedia
+from wagate.web.operations import VERSION, Answer, Body, Operation, Surface, path_param, query
+
+_DELETED = Success(True)
 
 
 async def upload_media(request: Request) -> Response:
@@ -51,7 +55,7 @@ async def upload_media(request: Request) -> Response:
         media_id = await service.do_upload(rt, org, number, data, mime, file.filename)
     finally:
         await form.close()
-    return json_response({"id": str(media_id)})
+    return json_response(UploadedMedia(str(media_id)))
 
 
 async def delete_media(request: Request) -> Response:
@@ -63,7 +67,7 @@ async def delete_media(request: Request) -> Response:
     await service.do_delete(
         rt, org, request.path_params["object_id"], request.query_params.get("phone_number_id")
     )
-    return json_response({"success": True})
+    return json_response(_DELETED)
 
 
 async def download_media(request: Request) -> Response:
@@ -86,4 +90,84 @@ def routes() -> list[Route]:
         Route(DOWNLOAD_PREFIX + "{media_id}", download_media, methods=["GET"]),
         Route("/{version}/{object_id}/media", upload_media, methods=["POST"]),
         Route("/{version}/{object_id}", delete_media, methods=["DELETE"]),
+    ]
+
+
+_UPLOAD = {
+    "type": "object",
+    "required": ["messaging_product", "file"],
+    "properties": {
+        "messaging_product": {"const": "whatsapp"},
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "The file (its part's type is its MIME type)",
+        },
+        "type": {
+            "type": "string",
+            "description": "The file's MIME type, if not its part's",
+            "example": "image/png",
+        },
+    },
+}
+_FOR_NUMBER = query("phone_number_id", "The number the media belongs to (refused when it is another's)")
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            "POST",
+            "/{version}/{phone_number_id}/media",
+            "uploadMedia",
+            "Upload media to send by its id",
+            "Cloud API",
+            (Answer(200, "Stored: its media id", UploadedMedia, example={"id": "1234567890123456"}),),
+            Surface.GRAPH,
+            description=(
+                "A multipart/form-data upload of one file with `messaging_product=whatsapp`, of a type and "
+                f"size WhatsApp takes (at most {rules.MAX_UPLOAD} bytes; 131053 otherwise). The media id "
+                "goes in a send's `image.id`, `document.id`..."
+            ),
+            scope=Scope.SEND,
+            params=(VERSION, PHONE_NUMBER_ID),
+            body=Body(media_types=("multipart/form-data",), schema=_UPLOAD),
+        ),
+        Operation(
+            "DELETE",
+            "/{version}/{object_id}",
+            "deleteMedia",
+            "Delete media (a media id; other objects are not deleted by this path)",
+            "Cloud API",
+            (Answer(200, "Deleted", Success, example={"success": True}),),
+            Surface.GRAPH,
+            scope=Scope.SEND,
+            params=(VERSION, OBJECT_ID, _FOR_NUMBER),
+        ),
+        Operation(
+            "GET",
+            DOWNLOAD_PREFIX + "{media_id}",
+            "downloadMedia",
+            "Download media through the URL `GET /{version}/{media_id}` answered",
+            "Cloud API",
+            (
+                Answer(
+                    200,
+                    "The file, with its MIME type",
+                    media_type="*/*",
+                    schema={"type": "string", "format": "binary"},
+                ),
+            ),
+            Surface.GRAPH,
+            description=(
+                "The URL is signed and expires five minutes after it was handed out; it needs a token of "
+                "the media's organization. Expired, forged, deleted and another organization's media all "
+                "answer the same 404."
+            ),
+            scope=Scope.READ,
+            params=(
+                path_param("media_id", "The media id"),
+                query("expires", "From the URL: when it expires (Unix seconds)"),
+                query("sig", "From the URL: its signature"),
+            ),
+        ),
     ]

@@ -7,8 +7,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from wagate.cloudapi.signatures import verify_hub_signature
+from wagate.cloudapi.webhooks import Envelope
 from wagate.services.ingest import ingest
 from wagate.services.runtime import Runtime
+from wagate.web.body_limits import META_NOTIFICATION_MAX
+from wagate.web.operations import Answer, Body, Operation, Param, Surface, query
 
 
 async def verify(request: Request) -> Response:
@@ -43,4 +46,95 @@ def routes() -> list[Route]:
     return [
         Route("/webhooks/meta", verify, methods=["GET"]),
         Route("/webhooks/meta", receive, methods=["POST"]),
+    ]
+
+
+_TEXT = {"type": "string"}
+_NOTIFICATION = {
+    "object": "whatsapp_business_account",
+    "entry": [
+        {
+            "id": "102290129340398",
+            "changes": [
+                {
+                    "field": "messages",
+                    "value": {
+                        "messaging_product": "whatsapp",
+                        "metadata": {
+                            "display_phone_number": "79160000001",
+                            "phone_number_id": "106540352242922",
+                        },
+                        "contacts": [{"profile": {"name": "Anna"}, "wa_id": "79161234567"}],
+                        "messages": [
+                            {
+                                "from": "79161234567",
+                                "id": "wamid.HBgLNzkxNjEyMzQ1NjcVAgASGBQzQUZCMDdBRjM2QjU1RTcwOTRGMAA=",
+                                "timestamp": "1733580000",
+                                "type": "text",
+                                "text": {"body": "Hello"},
+                            }
+                        ],
+                    },
+                }
+            ],
+        }
+    ],
+}
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            "GET",
+            "/webhooks/meta",
+            "verifyMetaWebhook",
+            "Meta's verification handshake: answer the challenge when the verify token matches",
+            "Cloud API",
+            (
+                Answer(
+                    200, "The challenge, echoed", media_type="text/plain", schema=_TEXT, example="1158201444"
+                ),
+                Answer(403, "The mode or verify token is wrong", media_type="text/plain", schema=_TEXT),
+            ),
+            Surface.PLAIN,
+            params=(
+                query("hub.mode", "subscribe", example="subscribe"),
+                query(
+                    "hub.verify_token", "The verify token set in Meta's dashboard (WAGATE_META_VERIFY_TOKEN)"
+                ),
+                query("hub.challenge", "What to answer", example="1158201444"),
+            ),
+        ),
+        Operation(
+            "POST",
+            "/webhooks/meta",
+            "receiveMetaWebhook",
+            "Meta's notifications: messages, statuses, template and account changes",
+            "Cloud API",
+            (
+                Answer(200, "Stored", media_type="text/plain", schema=_TEXT, example="OK"),
+                Answer(401, "The signature is missing or wrong", media_type="text/plain", schema=_TEXT),
+                Answer(
+                    413,
+                    f"Larger than Meta sends ({META_NOTIFICATION_MAX} bytes)",
+                    media_type="text/plain",
+                    schema=_TEXT,
+                ),
+            ),
+            Surface.PLAIN,
+            description=(
+                "Signed by Meta with the app secret (WAGATE_META_APP_SECRET): `X-Hub-Signature-256` is "
+                "checked over the raw body before anything is read."
+            ),
+            params=(
+                Param(
+                    "X-Hub-Signature-256",
+                    "header",
+                    "sha256= and the HMAC-SHA256 of the body with the app secret, in hex",
+                    required=True,
+                ),
+            ),
+            body=Body(Envelope, examples={"message": _NOTIFICATION}),
+            errors=(503,),
+        ),
     ]

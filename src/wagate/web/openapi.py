@@ -1,383 +1,300 @@
-"""The OpenAPI description of wagate's HTTP surface, served at `/openapi.json` and `/docs`."""
+"""The OpenAPI 3.1 document of wagate's HTTP surface, assembled from the route modules' operations.
+
+Every schema comes from `msgspec.json.schema_components` over the types the code decodes and encodes
+with, so the reference and the validation are one definition. Each operation gets the error responses
+of its surface (Meta's error object on Graph paths, wagate's under `/api/v1`) besides its own.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+import msgspec
 
+from wagate.web.errors import ApiErrorBody, MetaErrorBody
+from wagate.web.operations import Answer, Operation, Surface
 
-def _op(summary: str, *, tag: str, body: bool = False) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "tags": [tag],
-        "security": _BEARER,
-        "responses": {"200": {"description": "OK"}},
-    }
-    if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    return op
+TAGS = (
+    (
+        "Cloud API",
+        "Meta's WhatsApp Cloud API: the same paths, bodies and errors as Meta's Graph API, and "
+        "Meta's webhooks to wagate.",
+    ),
+    ("Messages", "A message's status and history, and search over message text."),
+    ("Contacts", "The people an organization talks to."),
+    ("Consent", "The consent ledger: a contact's consents explained, recorded, imported."),
+    ("Conversations", "Threads per contact and number, and the queue waiting for a person."),
+    ("Policy", "The organization's policy settings: keywords, replies, marketing caps."),
+    ("Webhooks", "wagate's webhooks to the business: subscriptions and deliveries."),
+    ("Organization", "The token's organization and its business accounts."),
+    ("Numbers", "The organization's business numbers, their rate, upstream and standing at Meta."),
+    ("Tokens", "API tokens: issued with scopes and expiry, listed, revoked."),
+    ("Audit", "The organization's audit log."),
+    ("Operators", "People who log in, with two-factor login, and their sessions."),
+    ("Retention", "How long messages and media are kept, what retention deleted, erased contacts."),
+    ("Going live", "What the organization still lacks to send from a real number."),
+    ("Simulator", "The simulated network's controls (only while the in-process simulator runs)."),
+    ("Ops", "Health, metrics and this reference."),
+)
+_TAG_NAMES = frozenset(name for name, _ in TAGS)
 
-
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "wagate",
-        "version": "0.1.0",
-        "description": (
-            "Meta's WhatsApp Cloud API surface (same paths, bodies, errors), wagate's own management API "
-            "under /api/v1, and the simulator's control API. "
-            "Authenticate with 'Authorization: Bearer <token>' (get one with 'wagate bootstrap --json')."
-        ),
-    },
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "paths": {
-        "/{version}/{phone_number_id}/messages": {
-            "post": _op(
-                "Send a message, mark a message read, or show a typing indicator (Cloud API). "
-                "Optional Idempotency-Key header.",
-                tag="Cloud API",
-                body=True,
-            )
-        },
-        "/{version}/{phone_number_id}/media": {
-            "post": {
-                **_op(
-                    "Upload media (Cloud API): multipart/form-data with messaging_product=whatsapp, file, "
-                    'and optionally type (the MIME type); answers {"id": <media id>}',
-                    tag="Cloud API",
-                ),
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["messaging_product", "file"],
-                                "properties": {
-                                    "messaging_product": {"type": "string", "enum": ["whatsapp"]},
-                                    "file": {"type": "string", "format": "binary"},
-                                    "type": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                },
-            }
-        },
-        "/{version}/{object_id}": {
-            "get": _op(
-                "Read a phone number, business account, template or media (for media: a download URL "
-                "valid five minutes, mime_type, sha256, file_size; optional phone_number_id)",
-                tag="Cloud API",
-            ),
-            "delete": _op("Delete media (optional phone_number_id)", tag="Cloud API"),
-            "post": _op(
-                "Edit a template: category, components and/or message_send_ttl_seconds; for a phone "
-                "number: set the two-step pin or ask for a new_display_name; answers "
-                '{"success": true}',
-                tag="Templates",
-                body=True,
-            ),
-        },
-        "/{version}/{waba_id}/message_templates": {
-            "get": _op(
-                "List a business account's templates (filters: name, status, category, language, fields, "
-                "limit; cursor paging with after/before)",
-                tag="Templates",
-            ),
-            "post": _op(
-                'Create a template (Meta\'s create payload); answers {"id", "status": "PENDING", "category"}',
-                tag="Templates",
-                body=True,
-            ),
-            "delete": _op(
-                "Delete templates by name (every language), or one with hsm_id and name", tag="Templates"
-            ),
-        },
-        "/{version}/{phone_number_id}/request_code": {
-            "post": _op(
-                "Ask Meta to send the number a verification code: code_method SMS or VOICE, language",
-                tag="Phone numbers",
-                body=True,
-            )
-        },
-        "/{version}/{phone_number_id}/verify_code": {
-            "post": _op("Give Meta the 6-digit code the number received", tag="Phone numbers", body=True)
-        },
-        "/{version}/{phone_number_id}/register": {
-            "post": _op(
-                "Register the verified number: messaging_product whatsapp, the 6-digit two-step pin, "
-                "optionally data_localization_region",
-                tag="Phone numbers",
-                body=True,
-            )
-        },
-        "/{version}/{phone_number_id}/deregister": {
-            "post": _op(
-                "Deregister the number: its sends are refused (133010) until registered", tag="Phone numbers"
-            )
-        },
-        "/{version}/{phone_number_id}/whatsapp_business_profile": {
-            "get": _op("The business profile Meta keeps (optional fields)", tag="Phone numbers"),
-            "post": _op(
-                "Change the business profile: about, address, description, email, websites, vertical, "
-                "profile_picture_handle (messaging_product whatsapp)",
-                tag="Phone numbers",
-                body=True,
-            ),
-        },
-        "/v1/media/download/{media_id}": {
-            "get": _op(
-                "Download media through a URL from GET /{version}/{media_id} (bearer token of the same "
-                "organization; the URL expires after five minutes)",
-                tag="Cloud API",
-            )
-        },
-        "/api/v1/going-live": {
-            "get": _op(
-                "What the organization still lacks to go live: webhook settings, the app subscribed to each "
-                "account at Meta, Meta accepting the token, each number registered, an approved template; "
-                "each check with what to do, and ready when all passed",
-                tag="Organization",
-            )
-        },
-        "/api/v1/messages": {
-            "get": _op(
-                "Search messages by their words (q: every word must match a word or the start of one, "
-                "case-insensitive; the text is sealed and searched through a blind index); "
-                "phone_number_id, wa_id, limit, before (the last created_at, for the next page)",
-                tag="Messages",
-            )
-        },
-        "/api/v1/messages/{message_id}": {
-            "get": _op("A message, its status, its status history and any error", tag="Messages")
-        },
-        "/api/v1/contacts": {
-            "get": _op(
-                "Contacts, newest first: q searches name, wa_id and attribute values (case-insensitive in "
-                "every script), tag filters by tag; limit, offset",
-                tag="Contacts",
-            ),
-            "post": _op(
-                "Create a contact: phone, name, attributes (flat object of strings, numbers, booleans), "
-                "tags; 409 contact_exists for a wa_id the organization has",
-                tag="Contacts",
-                body=True,
-            ),
-        },
-        "/api/v1/contacts/{contact_id}": {
-            "get": _op("A contact", tag="Contacts"),
-            "patch": _op(
-                "Change a contact: name, attributes (merged; null removes a key), tags (replaced) or "
-                "add_tags/remove_tags",
-                tag="Contacts",
-                body=True,
-            ),
-            "delete": _op(
-                "Erase a contact with its messages, statuses, service windows, conversations and media; "
-                "its consent history (user preferences) is kept and the erasure recorded",
-                tag="Contacts",
-            ),
-        },
-        "/api/v1/retention": {
-            "get": _op(
-                "How long the organization keeps messages and media (days; null: messages forever, media "
-                "the deployment's default), and the effective periods",
-                tag="Retention",
-            ),
-            "patch": _op(
-                "Change message_retention_days and/or media_retention_days (1 to 3650, or null for the "
-                "default); consent records are never deleted by retention",
-                tag="Retention",
-                body=True,
-            ),
-        },
-        "/api/v1/retention/runs": {
-            "get": _op(
-                "What each run of the retention worker deleted (counts), newest first", tag="Retention"
-            )
-        },
-        "/api/v1/erasures": {
-            "get": _op(
-                "Contacts erased on request: wa_id, when, counts of what went; newest first", tag="Retention"
-            )
-        },
-        "/api/v1/webhooks/subscriptions": {
-            "get": _op("Webhook subscriptions of the organization", tag="Webhooks"),
-            "post": _op(
-                "Create a webhook subscription (url, format meta|wagate, phone_number_ids, event_types, "
-                "max_concurrency, secret, verify_token); the secret is shown only in this answer",
-                tag="Webhooks",
-                body=True,
-            ),
-        },
-        "/api/v1/webhooks/subscriptions/{subscription_id}": {
-            "get": _op("A webhook subscription", tag="Webhooks"),
-            "patch": _op("Change a webhook subscription", tag="Webhooks", body=True),
-            "delete": _op("Remove a webhook subscription and its deliveries", tag="Webhooks"),
-        },
-        "/api/v1/webhooks/subscriptions/{subscription_id}/replay": {
-            "post": _op(
-                'Send deliveries again: {"state": "dead"} (the default) or {"since": <unix time>}',
-                tag="Webhooks",
-                body=True,
-            )
-        },
-        "/api/v1/webhooks/deliveries": {
-            "get": _op(
-                "Webhook deliveries, newest first (state, subscription_id, limit, cursor)", tag="Webhooks"
-            )
-        },
-        "/api/v1/webhooks/deliveries/{delivery_id}/replay": {
-            "post": _op("Send one webhook delivery again", tag="Webhooks")
-        },
-        "/api/v1/simulator/messages": {
-            "post": _op(
-                "Simulator: a customer writes, sends media (image, video, audio, document, sticker: "
-                "caption, filename, data_base64, mime_type), replies, presses a button or reacts",
-                tag="Simulator",
-                body=True,
-            )
-        },
-        "/api/v1/simulator/preferences": {
-            "post": _op(
-                "Simulator: a customer stops or resumes marketing messages (phone_number_id, wa_id, "
-                "value: stop|resume); wagate hears a user_preferences webhook",
-                tag="Simulator",
-                body=True,
-            )
-        },
-        "/api/v1/simulator/faults": {
-            "get": _op("Simulator: injected fault probabilities", tag="Simulator"),
-            "put": _op("Simulator: set injected fault probabilities", tag="Simulator", body=True),
-        },
-        "/api/v1/simulator/numbers/{phone_number_id}/verification-code": {
-            "get": _op("The code the simulator sent a simulator number after request_code", tag="Simulator")
-        },
-        "/api/v1/simulator/stats": {
-            "get": _op("Simulator: what the network has seen, and what it refused by rule", tag="Simulator")
-        },
-        "/api/v1/organization": {
-            "get": _op("The token's organization: name, slug, messaging tier, what it holds", tag="Setup"),
-            "patch": _op("Rename the organization: name (manage)", tag="Setup", body=True),
-        },
-        "/api/v1/business-accounts": {
-            "get": _op("The organization's business accounts; secrets only as set or not", tag="Setup"),
-            "post": _op(
-                "Add a business account: name; for one at Meta meta_waba_id (kept as its id) and "
-                "access_token; app_secret, meta_app_id. Secrets are never returned (manage)",
-                tag="Setup",
-                body=True,
-            ),
-        },
-        "/api/v1/business-accounts/{id}": {
-            "get": _op("One business account", tag="Setup"),
-            "patch": _op(
-                "Change name, access_token, app_secret (null clears), meta_app_id (manage)",
-                tag="Setup",
-                body=True,
-            ),
-            "delete": _op(
-                "Remove an account without numbers or templates; 409 otherwise (manage)", tag="Setup"
-            ),
-        },
-        "/api/v1/business-accounts/{id}/subscribe": {
-            "post": _op(
-                "Subscribe the Meta app to the account's webhooks (Meta's POST subscribed_apps) (manage)",
-                tag="Setup",
-            ),
-            "delete": _op("Unsubscribe it (Meta's DELETE subscribed_apps) (manage)", tag="Setup"),
-        },
-        "/api/v1/numbers": {
-            "get": _op("The organization's business numbers, with how they stand at Meta", tag="Setup"),
-            "post": _op(
-                "Add a number: waba_id, display_phone_number (+country code), meta_phone_number_id (a number "
-                "of an account at Meta), upstream (cloud or simulator), rate (1-1000, default 80), "
-                "verified_name (manage)",
-                tag="Setup",
-                body=True,
-            ),
-        },
-        "/api/v1/numbers/{id}": {
-            "get": _op("One business number", tag="Setup"),
-            "patch": _op(
-                "Change rate, upstream or verified_name; running senders follow (manage)",
-                tag="Setup",
-                body=True,
-            ),
-        },
-        "/api/v1/numbers/{id}/refresh": {
-            "post": _op(
-                "Read the number from Meta (or the simulator): messaging tier, quality rating, name and "
-                "verification status, platform type (manage)",
-                tag="Setup",
-            )
-        },
-        "/api/v1/tokens": {
-            "get": _op(
-                "The organization's API tokens: scopes, state, expiry; never the token (manage)", tag="Access"
-            ),
-            "post": _op(
-                "Issue a token: name, scopes (send, read, manage; none: all), expires_in (seconds or 30d); "
-                "the token is in the answer, once; only scopes the caller has (manage)",
-                tag="Access",
-                body=True,
-            ),
-        },
-        "/api/v1/tokens/{token_id}": {
-            "delete": _op("Revoke one of the organization's tokens (manage)", tag="Access")
-        },
-        "/api/v1/audit": {
-            "get": _op(
-                "The audit log, newest first (order=oldest): since, until (Unix seconds), action, limit, "
-                "after (next_after of the previous page) (manage)",
-                tag="Access",
-            )
-        },
-        "/api/v1/audit/export": {
-            "get": _op(
-                "Every audit row, oldest first: format jsonl or csv; since, until, action (manage)",
-                tag="Access",
-            )
-        },
-        "/api/v1/operators": {
-            "get": _op("The organization's operators (manage)", tag="Access"),
-            "post": _op("Create an operator: email, password (manage)", tag="Access", body=True),
-        },
-        "/api/v1/operators/{operator_id}/totp": {
-            "post": _op(
-                "Begin two-factor enrolment: a new TOTP secret and its otpauth:// URI (manage)", tag="Access"
-            )
-        },
-        "/api/v1/operators/{operator_id}/totp/confirm": {
-            "post": _op(
-                "Turn two-factor login on with a current code: {code} (manage)", tag="Access", body=True
-            )
-        },
-        "/api/v1/login": {
-            "post": {
-                "summary": "An operator's session token (read, send; 12 hours): org, email, password, code",
-                "tags": ["Access"],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                "responses": {"201": {"description": "Created"}, "401": {"description": "Refused"}},
-            }
-        },
-        "/healthz": {
-            "get": {"summary": "Health", "tags": ["Operations"], "responses": {"200": {"description": "OK"}}}
-        },
-        "/metrics": {
-            "get": {
-                "summary": "Prometheus metrics",
-                "tags": ["Operations"],
-                "responses": {"200": {"description": "OK"}},
-            }
-        },
-    },
+_WHY = {
+    400: "The request is invalid: the error names the parameter",
+    401: "No token, or one that is unknown, revoked or expired",
+    403: "The token lacks the scope this operation needs",
+    404: "Not found",
+    405: "The path does not take this method",
+    409: "A conflict with the current state",
+    413: "The request body is too large",
+    415: "The body is not of a media type this operation takes",
+    429: "Too many attempts: try again later",
+    502: "Meta refused the call or did not answer",
+    503: "The database (or an upstream) is unavailable for a moment: retry later",
 }
+_TRACE = "AZ8y0kLq3mBQvV2cRtXnD1e"
+_GRAPH_EXAMPLES = {
+    400: (100, "OAuthException", "(#100) Invalid parameter", "to: the parameter to is required"),
+    401: (190, "OAuthException", "Invalid OAuth access token - Cannot parse access token", None),
+    403: (
+        200,
+        "OAuthException",
+        "(#200) Requires the manage scope, which this access token was not granted",
+        None,
+    ),
+    404: (100, "GraphMethodException", "(#100) Unknown path components", "GET /v23.0/1065403522/unknown"),
+    405: (100, "GraphMethodException", "(#100) Unsupported put request", "PUT /v23.0/106540352242922"),
+    409: (100, "OAuthException", "(#100) Idempotency-Key reused", "the key was used with another body"),
+    413: (100, "OAuthException", "(#100) Request body too large", "The request body is larger than the cap"),
+    503: (2, "OAuthException", "(#2) API Service", "Service temporarily unavailable, retry later"),
+}
+_API_EXAMPLES = {
+    400: ("invalid_request", "Object missing required field `phone`"),
+    401: ("unauthorized", "Invalid OAuth access token - Cannot parse access token"),
+    403: ("forbidden", "This token does not have the `manage` scope"),
+    404: ("not_found", "contact 12 not found"),
+    409: ("conflict", "the object is in another state"),
+    413: ("payload_too_large", "The request body is larger than 1048576 bytes, the most /api/v1 takes."),
+    415: ("unsupported_media_type", "send text/csv or application/json"),
+    429: ("too_many_attempts", "too many failed logins: try again later"),
+    502: ("meta_error", "Meta answered: (#100) Invalid parameter"),
+}
+
+
+def surface_errors(op: Operation) -> list[int]:
+    """The statuses every operation of `op`'s surface may answer, besides `op.errors`."""
+    statuses = []
+    if op.surface is Surface.GRAPH:
+        statuses += [400, 404, 405]  # a bad version or id; a path or method Meta does not have
+    if op.surface is Surface.API and (op.body is not None or any(p.where == "query" for p in op.params)):
+        statuses.append(400)
+    if op.scope is not None:
+        statuses += [401, 403]
+    if op.body is not None:
+        statuses.append(413)
+    if op.scope is not None or op.surface is not Surface.PLAIN:
+        statuses.append(503)
+    return statuses
+
+
+class _Schemas:
+    """The types of every operation, turned into schemas in one pass (shared structs become components)."""
+
+    def __init__(self, operations: Sequence[Operation]) -> None:
+        types: list[Any] = [MetaErrorBody, ApiErrorBody]
+        for op in operations:
+            types += [p.type for p in op.params]
+            kinds = [answer.type for answer in op.answers]
+            if op.body is not None:
+                kinds.append(op.body.type)
+            for kind in kinds:
+                if kind is not None:
+                    types += kind if isinstance(kind, tuple) else [kind]
+        self._index: dict[Any, int] = {}
+        unique: list[Any] = []
+        for kind in types:
+            if kind not in self._index:
+                self._index[kind] = len(unique)
+                unique.append(kind)
+        schemas, components = msgspec.json.schema_components(
+            unique, ref_template="#/components/schemas/{name}"
+        )
+        renames = {name: _short_name(name) for name in components if "." in name}
+        self._schemas = [_renamed(s, renames) for s in schemas]
+        self.components = {renames.get(k, k): _renamed(v, renames) for k, v in sorted(components.items())}
+
+    def of(self, kind: Any) -> Any:
+        """The schema of a type; of a tuple of types, one of theirs."""
+        if isinstance(kind, tuple):
+            return {"anyOf": [self.of(one) for one in kind]}
+        return self._schemas[self._index[kind]]
+
+
+def _short_name(qualified: str) -> str:
+    """`wagate.cloudapi.send.Envelope` -> `SendEnvelope`: msgspec qualifies names two structs share."""
+    *modules, name = qualified.split(".")
+    return "".join(part.title() for part in modules[-1].split("_")) + name
+
+
+def _renamed(schema: Any, renames: Mapping[str, str]) -> Any:
+    if isinstance(schema, dict):
+        out = {}
+        for key, value in schema.items():
+            if key == "$ref" and isinstance(value, str):
+                prefix, _, name = value.rpartition("/")
+                value = f"{prefix}/{renames.get(name, name)}"
+            out[key] = _renamed(value, renames)
+        return out
+    if isinstance(schema, list):
+        return [_renamed(item, renames) for item in schema]
+    return schema
+
+
+def _error_example(surface: Surface, status: int) -> Any:
+    if surface is Surface.API and status in _API_EXAMPLES:
+        code, message = _API_EXAMPLES[status]
+        return {"error": {"code": code, "message": message}}
+    code_, kind, text, details = _GRAPH_EXAMPLES.get(status, _GRAPH_EXAMPLES[400])
+    error: dict[str, Any] = {"message": text, "type": kind, "code": code_}
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    error["fbtrace_id"] = _TRACE
+    return {"error": error}
+
+
+def _answer(schemas: _Schemas, answer: Answer) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": answer.description}
+    if answer.headers:
+        out["headers"] = {
+            name: {"description": why, "schema": {"type": "string"}} for name, why in answer.headers.items()
+        }
+    schema = schemas.of(answer.type) if answer.type is not None else answer.schema
+    if schema is not None:
+        media: dict[str, Any] = {"schema": schema}
+        if answer.example is not None:
+            media["example"] = answer.example
+        out["content"] = {answer.media_type: media, **{other: {"schema": schema} for other in answer.also}}
+    return out
+
+
+def _error(schemas: _Schemas, op: Operation, status: int, why: str) -> dict[str, Any]:
+    # The database's unavailability is rendered as Meta's error object on every path (web/errors.py).
+    api = op.surface is Surface.API and status != 503
+    body = ApiErrorBody if api else MetaErrorBody
+    example = _error_example(Surface.API if api else Surface.GRAPH, status)
+    return {
+        "description": why,
+        "content": {"application/json": {"schema": schemas.of(body), "example": example}},
+    }
+
+
+def _operation(schemas: _Schemas, op: Operation) -> dict[str, Any]:
+    if op.tag not in _TAG_NAMES:
+        raise ValueError(f"{op.method} {op.path}: unknown tag {op.tag!r}")
+    out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag]}
+    description = op.description
+    if op.scope is not None:
+        scope = f"Needs a token with the `{op.scope.value}` scope."
+        description = f"{description}\n\n{scope}" if description else scope
+        out["security"] = [{"bearer": []}]
+    if description:
+        out["description"] = description
+    if op.params:
+        params = []
+        for p in op.params:
+            param: dict[str, Any] = {
+                "name": p.name,
+                "in": p.where,
+                "description": p.description,
+                "required": p.required or p.where == "path",
+                "schema": schemas.of(p.type),
+            }
+            if p.example is not None:
+                param["example"] = p.example
+            params.append(param)
+        out["parameters"] = params
+    if op.body is not None:
+        body = op.body
+        schema = schemas.of(body.type) if body.type is not None else body.schema
+        content: dict[str, Any] = {}
+        for media_type in body.media_types:
+            media: dict[str, Any] = {"schema": schema}
+            if body.examples and media_type == body.media_types[0]:
+                media["examples"] = {name: {"value": value} for name, value in body.examples.items()}
+            content[media_type] = media
+        content.update((media_type, {"schema": dict(other)}) for media_type, other in body.also.items())
+        out["requestBody"] = {"required": body.required, "content": content}
+        if body.description:
+            out["requestBody"]["description"] = body.description
+    responses: dict[str, Any] = {str(a.status): _answer(schemas, a) for a in op.answers}
+    errors = {status: _WHY[status] for status in surface_errors(op)}
+    errors.update((e, _WHY[e]) if isinstance(e, int) else e for e in op.errors)
+    for status, why in errors.items():
+        responses.setdefault(str(status), _error(schemas, op, status, why))
+    out["responses"] = dict(sorted(responses.items()))
+    return out
+
+
+def document(operations: Iterable[Operation], version: str) -> dict[str, Any]:
+    """The OpenAPI document of `operations` (each a path and method of its own)."""
+    ops = list(operations)
+    schemas = _Schemas(ops)
+    paths: dict[str, dict[str, Any]] = {}
+    seen_ids: set[str] = set()
+    for op in ops:
+        entry = paths.setdefault(op.path, {})
+        method = op.method.lower()
+        if method in entry or op.operation_id in seen_ids:
+            raise ValueError(f"{op.method} {op.path} ({op.operation_id}) is described twice")
+        seen_ids.add(op.operation_id)
+        for name in re.findall(r"{(\w+)}", op.path):
+            if not any(p.where == "path" and p.name == name for p in op.params):
+                raise ValueError(f"{op.method} {op.path}: path parameter {name} is not described")
+        entry[method] = _operation(schemas, op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wagate",
+            "version": version,
+            "description": (
+                "Meta's WhatsApp Cloud API surface (the same paths, bodies and errors), wagate's own API "
+                "under `/api/v1`, and the simulator's controls.\n\n"
+                "Authenticate with `Authorization: Bearer <token>`: `wagate bootstrap --json` prints the "
+                "demo organization's first token, and `POST /api/v1/tokens` issues more. Graph paths "
+                "answer Meta's error object; `/api/v1` answers wagate's."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "tags": [{"name": name, "description": why} for name, why in TAGS],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`wagate bootstrap --json`, `POST /api/v1/tokens`) or an "
+                    "operator's session token (`POST /api/v1/login`).",
+                }
+            },
+        },
+    }
+
+
+class ApiReference:
+    """The document of an app's operations, built on first use and kept as JSON."""
+
+    def __init__(self, operations: Iterable[Operation], version: str) -> None:
+        self._operations = tuple(operations)
+        self._version = version
+        self._json: bytes | None = None
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        return self._operations
+
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = msgspec.json.encode(document(self._operations, self._version))
+        return self._json

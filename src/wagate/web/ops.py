@@ -1,22 +1,28 @@
-"""Operations: health, Prometheus metrics, and the API reference at `/docs`."""
+"""Operations: health and Prometheus metrics (the API reference is `docs_routes`)."""
 
 from __future__ import annotations
 
-import html
-
+import msgspec
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from wagate.services.runtime import Runtime
 from wagate.web.errors import json_response
-from wagate.web.openapi import OPENAPI
+from wagate.web.operations import Answer, Operation, Surface
+
+
+class Health(msgspec.Struct, forbid_unknown_fields=True):
+    status: str
+
+
+_HEALTHY = Health("ok")
 
 
 async def healthz(request: Request) -> Response:
     rt: Runtime = request.app.state.rt
     await rt.db.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
-    return json_response({"status": "ok"})
+    return json_response(_HEALTHY)
 
 
 async def metrics(request: Request) -> Response:
@@ -24,33 +30,40 @@ async def metrics(request: Request) -> Response:
     return Response(rt.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
-async def openapi(request: Request) -> Response:
-    return json_response(OPENAPI)
-
-
-async def docs(request: Request) -> Response:
-    rows = []
-    for path, operations in OPENAPI["paths"].items():
-        for method, op in operations.items():
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
-                f"<td>{html.escape(op.get('summary', ''))}</td></tr>"
-            )
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>wagate API</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em 1em;border-bottom:1px solid #ddd}"
-        "</style></head><body><h1>wagate API</h1>"
-        f"<p>{html.escape(OPENAPI['info']['description'])}</p>"
-        "<p>Machine-readable: <a href='/openapi.json'>/openapi.json</a></p>"
-        f"<table>{''.join(rows)}</table></body></html>"
-    )
-    return HTMLResponse(page)
-
-
 def routes() -> list[Route]:
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
+    ]
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            "GET",
+            "/healthz",
+            "getHealth",
+            "Health: the process answers and its database does",
+            "Ops",
+            (Answer(200, "Healthy", Health, example={"status": "ok"}),),
+            Surface.PLAIN,
+            errors=((503, "The database does not answer"),),
+        ),
+        Operation(
+            "GET",
+            "/metrics",
+            "getMetrics",
+            "Prometheus metrics of this process",
+            "Ops",
+            (
+                Answer(
+                    200,
+                    "Metrics in Prometheus' text format",
+                    media_type="text/plain",
+                    schema={"type": "string"},
+                    example="wagate_messages_accepted_total 1.0\n",
+                ),
+            ),
+            Surface.PLAIN,
+        ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,6 +14,23 @@ from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.web.callers import actor_of
 from wagate.web.errors import json_response
+from wagate.web.operations import Answer, Body, Operation, Surface
+
+
+class OrganizationCounts(msgspec.Struct, forbid_unknown_fields=True):
+    business_accounts: int
+    phone_numbers: int
+    templates: int
+    active_tokens: int
+
+
+class OrganizationView(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    name: str
+    slug: str
+    messaging_tier: str
+    created_at: float
+    counts: OrganizationCounts
 
 
 async def manager(request: Request) -> tuple[Runtime, Organization, Actor]:
@@ -33,3 +51,29 @@ async def organization(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [Route("/api/v1/organization", organization, methods=["GET", "PATCH"])]
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            "GET",
+            "/api/v1/organization",
+            "getOrganization",
+            "The token's organization: name, slug, messaging tier, what it holds",
+            "Organization",
+            (Answer(200, "The organization", OrganizationView),),
+            Surface.API,
+            scope=Scope.READ,
+        ),
+        Operation(
+            "PATCH",
+            "/api/v1/organization",
+            "renameOrganization",
+            "Rename the organization",
+            "Organization",
+            (Answer(200, "The organization", OrganizationView),),
+            Surface.API,
+            scope=Scope.MANAGE,
+            body=Body(service.OrganizationChange, examples={"rename": {"name": "Shop"}}),
+        ),
+    ]

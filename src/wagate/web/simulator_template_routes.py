@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,6 +15,17 @@ from wagate.services import template_lifecycle, tenancy
 from wagate.services import templates as template_service
 from wagate.services.runtime import Runtime
 from wagate.web.errors import json_response
+
+
+class QualityScoreBody(msgspec.Struct):
+    score: str  # GREEN, YELLOW, RED or UNKNOWN (any case)
+
+
+class TemplateQuality(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    quality_score: str
+    status: str
+    paused_until: float | msgspec.UnsetType = msgspec.UNSET
 
 
 async def template_quality(request: Request) -> Response:

@@ -15,6 +15,7 @@ from wagate.services import tenancy
 from wagate.services.runtime import Runtime
 from wagate.web.callers import actor_of
 from wagate.web.errors import json_response
+from wagate.web.operations import Answer, Body, Operation, Surface, path_param
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -22,6 +23,33 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     scopes: list[str] = []
     # Seconds, or a duration such as "30d"; none: the token lasts until revoked.
     expires_in: int | str | None = None
+
+
+class TokenView(msgspec.Struct, forbid_unknown_fields=True):
+    """A token as listed: never the token itself, only its first characters."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: float
+    expires_at: float | None
+    last_used_at: float | None
+    revoked_at: float | None
+    slug: str  # the organization's
+    state: str  # active | expired | revoked
+
+
+class TokenList(msgspec.Struct, forbid_unknown_fields=True):
+    data: list[TokenView]
+
+
+class IssuedTokenView(msgspec.Struct, forbid_unknown_fields=True):
+    id: int
+    token: str  # shown once
+    name: str
+    scopes: list[str]
+    expires_at: float | None
 
 
 def _expires_in(raw: int | str | None) -> float | None:
@@ -72,4 +100,49 @@ def routes() -> list[Route]:
     return [
         Route("/api/v1/tokens", tokens, methods=["GET", "POST"]),
         Route("/api/v1/tokens/{token_id}", token, methods=["DELETE"]),
+    ]
+
+
+def operations() -> list[Operation]:
+    return [
+        Operation(
+            "GET",
+            "/api/v1/tokens",
+            "listTokens",
+            "The organization's API tokens: scopes, state, expiry",
+            "Tokens",
+            (Answer(200, "The tokens", TokenList),),
+            Surface.API,
+            scope=Scope.MANAGE,
+        ),
+        Operation(
+            "POST",
+            "/api/v1/tokens",
+            "issueToken",
+            "Issue a token",
+            "Tokens",
+            (Answer(201, "Issued: the token is in this answer, once", IssuedTokenView),),
+            Surface.API,
+            description=(
+                "`scopes` from send, read, manage (none: all); only scopes the caller has. `expires_in`: "
+                "seconds or a duration such as 30d; none: until revoked."
+            ),
+            scope=Scope.MANAGE,
+            body=Body(
+                TokenRequest,
+                examples={"reader": {"name": "dashboard", "scopes": ["read"], "expires_in": "30d"}},
+            ),
+        ),
+        Operation(
+            "DELETE",
+            "/api/v1/tokens/{token_id}",
+            "revokeToken",
+            "Revoke one of the organization's tokens",
+            "Tokens",
+            (Answer(204, "Revoked (other processes refuse it within 5 seconds)"),),
+            Surface.API,
+            scope=Scope.MANAGE,
+            params=(path_param("token_id", "The token's id"),),
+            errors=(404,),
+        ),
     ]
