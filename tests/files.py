@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from tests.receiver import serve_on_loopback
+
 
 @dataclass(frozen=True)
 class Served:
@@ -31,11 +33,7 @@ class FileServer:
     async def start(self) -> FileServer:
         app = web.Application()
         app.router.add_get("/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def stop(self) -> None:
